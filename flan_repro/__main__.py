@@ -1,0 +1,3 @@
+from flan_repro.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Where examples come from: TFDS, TFDS-schema JSONL, or the offline toy generators."""

@@ -1,0 +1,92 @@
+"""Vocabularies: T5's SentencePiece model at paper scale, a cached toy one offline.
+
+The toy vocabulary is trained by the project itself on toy text plus every template's
+wording, so instruction words are real pieces rather than <unk>; it is built once,
+on first use (not at import or registration), and cached under a content hash.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import seqio
+
+# T5's public vocabulary (32k pieces + 100 sentinels); any local path or gs:// works.
+T5_VOCAB = "gs://t5-data/vocabs/cc_all.32000/sentencepiece.model"
+TOY_VOCAB_SIZE = 2000
+EXTRA_IDS = 100          # sentinels for span corruption, as T5
+TOY_VOCAB_VERSION = 1    # bump when the recipe below changes
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("FLAN_REPRO_CACHE") or Path.home() / ".cache" / "flan_repro"
+    return Path(root)
+
+
+def _toy_training_text() -> list[str]:
+    from flan_repro.catalogue import load
+    from flan_repro.data.toy import toy_text_corpus
+    from flan_repro.prompts.templates import load_all
+    lines = list(toy_text_corpus(20000, seed=0))
+    for templates in load_all().values():
+        for t in templates:
+            lines += [t.input, t.target]
+    cat = load()
+    lines += [c.display_name for c in cat.clusters.values()]
+    lines += [d.paper_name for d in cat.datasets.values()]
+    lines += ["OPTIONS:", "- yes", "- no"]
+    # a sample of rendered toy examples in each language the toy translation uses
+    from flan_repro.data.sources import ToySource
+    from flan_repro.catalogue.converters import convert
+    src = ToySource(train_size=50, eval_size=10)
+    for spec in cat.datasets.values():
+        for ex in src.examples(spec, "test"):
+            fields = convert(spec, ex) or {}
+            lines += [v for v in fields.values() if isinstance(v, str)]
+    return [l for l in lines if l.strip()]
+
+
+def build_toy_vocab(path: Path, vocab_size: int = TOY_VOCAB_SIZE) -> Path:
+    import sentencepiece as spm
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    with open(tmp, "wb") as f:
+        spm.SentencePieceTrainer.train(
+            sentence_iterator=iter(_toy_training_text()), model_writer=f,
+            vocab_size=vocab_size, model_type="unigram", character_coverage=1.0,
+            pad_id=0, eos_id=1, unk_id=2, bos_id=-1,      # T5's ids
+            byte_fallback=True, split_digits=True, num_threads=1,
+            normalization_rule_name="identity", remove_extra_whitespaces=False,
+            user_defined_symbols=["\n"], minloglevel=2)
+    os.replace(tmp, path)     # atomic: a killed build never leaves a half file
+    return path
+
+
+def toy_vocab_path() -> Path:
+    from flan_repro.catalogue import tasks_dir
+    h = hashlib.sha256(f"v{TOY_VOCAB_VERSION}:{TOY_VOCAB_SIZE}".encode())
+    for f in sorted((tasks_dir() / "templates").glob("*.yaml")):
+        h.update(f.read_bytes())
+    return cache_dir() / "vocab" / f"toy-{h.hexdigest()[:12]}.model"
+
+
+class LazySentencePieceVocabulary(seqio.SentencePieceVocabulary):
+    """Builds its model file on first use, so registering tasks stays cheap."""
+
+    def __init__(self, path: Path, builder=build_toy_vocab, extra_ids: int = EXTRA_IDS):
+        super().__init__(str(path), extra_ids=extra_ids)
+        self._builder = builder
+
+    def _model_context(self):
+        path = Path(self.sentencepiece_model_file)
+        if not path.exists():
+            self._builder(path)
+        return super()._model_context()
+
+
+def get_vocabulary(spec: str = "toy") -> seqio.Vocabulary:
+    """'toy' -> the cached project vocabulary; 't5' -> T5's; otherwise a model path."""
+    if spec == "toy":
+        return LazySentencePieceVocabulary(toy_vocab_path())
+    return seqio.SentencePieceVocabulary(T5_VOCAB if spec == "t5" else spec, extra_ids=EXTRA_IDS)

@@ -1,0 +1,130 @@
+"""Instruction templates as data: ours (tasks/templates/*.yaml) or FLAN's own file.
+
+A template is an (input pattern, target pattern) pair with `{field}` placeholders,
+exactly FLAN's shape. `--templates PATH` swaps in google-research/FLAN's
+`flan/templates.py`: we read its `PATTERNS` literal with `ast` and never import or
+execute the file, so a user's checkout cannot run code in our process.
+"""
+from __future__ import annotations
+
+import ast
+import dataclasses
+import functools
+import re
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import yaml
+
+from flan_repro.catalogue import UnknownNameError, tasks_dir
+
+PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Template:
+    input: str
+    target: str
+    turned_around: bool = False
+
+    @property
+    def fields(self) -> set[str]:
+        return set(PLACEHOLDER.findall(self.input)) | set(PLACEHOLDER.findall(self.target))
+
+
+def options_suffix(options: Sequence[str]) -> str:
+    """FLAN's options block: 'OPTIONS:\\n- a\\n- b'."""
+    return "OPTIONS:\n- " + "\n- ".join(options)
+
+
+def fill(pattern: str, fields: Mapping[str, object], where: str = "") -> str:
+    """Substitutes `{name}` placeholders; an unknown name is an error listing the valid ones."""
+    def sub(m):
+        name = m.group(1)
+        if name not in fields:
+            raise UnknownNameError("template field", name,
+                                   [k for k, v in fields.items() if isinstance(v, str)],
+                                   hint=f"(in template {where})" if where else "")
+        return str(fields[name])
+    return PLACEHOLDER.sub(sub, pattern)
+
+
+# --------------------------------------------------------------------------- loading
+@functools.lru_cache(maxsize=8)
+def load_all(path: str | None = None) -> Mapping[str, tuple[Template, ...]]:
+    """Template key -> templates. `path` None: ours; a .py file: FLAN's PATTERNS."""
+    if path is None:
+        return _load_ours(tasks_dir() / "templates")
+    p = Path(path)
+    if p.is_dir() and (p / "flan" / "templates.py").exists():
+        p = p / "flan" / "templates.py"          # a checkout of google-research/FLAN
+    if p.is_dir():
+        return _load_ours(p)
+    if not p.exists():
+        raise FileNotFoundError(f"--templates {path}: no such file. Point it at FLAN's "
+                                f"flan/templates.py (or a checkout of google-research/FLAN).")
+    return _load_flan_patterns(p)
+
+
+def _load_ours(folder: Path) -> Mapping[str, tuple[Template, ...]]:
+    out = {}
+    for f in sorted(folder.glob("*.yaml")):
+        with open(f) as fh:
+            items = yaml.safe_load(fh) or []
+        try:
+            out[f.stem] = tuple(Template(str(t["input"]), str(t["target"]),
+                                         bool(t.get("turned_around", False))) for t in items)
+        except (KeyError, TypeError) as e:
+            raise ValueError(f"{f}: each template needs 'input' and 'target' ({e})") from None
+    return out
+
+
+def _load_flan_patterns(path: Path) -> Mapping[str, tuple[Template, ...]]:
+    """Reads `PATTERNS = {key: [(input, target), ...]}` from a FLAN templates file as data."""
+    try:
+        tree = ast.parse(path.read_text(), filename=str(path))
+    except SyntaxError as e:
+        raise ValueError(f"{path}: not a Python file FLAN's templates could be read from: {e}")
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else (
+            [node.target] if isinstance(node, ast.AnnAssign) else [])
+        if any(isinstance(t, ast.Name) and t.id == "PATTERNS" for t in targets):
+            try:
+                patterns = ast.literal_eval(node.value)
+            except ValueError:
+                raise ValueError(f"{path}: PATTERNS must be a literal dict of lists of "
+                                 f"(input, target) string pairs") from None
+            break
+    else:
+        raise ValueError(f"{path}: no top-level `PATTERNS = {{...}}` found; expected FLAN's "
+                         f"flan/templates.py")
+    out = {}
+    for key, pairs in patterns.items():
+        # FLAN does not mark turned-around templates; `templates_for` infers them from
+        # the target pattern once it knows the dataset's target field.
+        out[key] = tuple(Template(str(i), str(t)) for i, t in pairs)
+    return out
+
+
+def templates_for(spec, path: str | None = None, num_templates: int | None = None
+                  ) -> tuple[Template, ...]:
+    """The templates of a dataset, turned-around flags set, cut to `num_templates`."""
+    table = load_all(path)
+    if spec.templates not in table:
+        raise UnknownNameError("template key", spec.templates, table,
+                               hint=f"(dataset {spec.name!r}; templates from "
+                                    f"{path or tasks_dir() / 'templates'})")
+    standard_target = "{" + spec.target + "}"
+    out = tuple(t if t.turned_around or path is None else
+                dataclasses.replace(t, turned_around=t.target.strip() != standard_target)
+                for t in table[spec.templates])
+    return out[:num_templates] if num_templates else out
+
+
+def validate(spec, templates: Sequence[Template], fields: Mapping[str, object]) -> None:
+    """Every placeholder must be a field the dataset's converter emits."""
+    valid = {k for k, v in fields.items() if isinstance(v, str)} | {"options_"}
+    for i, t in enumerate(templates):
+        for name in sorted(t.fields - valid):
+            raise UnknownNameError("template field", name, valid,
+                                   hint=f"(dataset {spec.name!r}, template {i}: {t.input[:60]!r})")

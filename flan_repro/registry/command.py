@@ -1,0 +1,119 @@
+"""Inspect the catalogue, render a dataset's examples, or show a mixture's composition.
+
+  flan-repro tasks --json
+  flan-repro tasks --dataset rte --format instruction --split test --show 3 [--shots 2] [--json]
+  flan-repro tasks --stats --cluster nli --format instruction
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+from flan_repro.catalogue import FORMATS, load
+
+
+def add_arguments(p):
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--dataset", help="registry entry to render, e.g. rte, anli_r1")
+    p.add_argument("--format", default="instruction", help=f"one of {', '.join(FORMATS)}")
+    p.add_argument("--split", default="validation",
+                   help="train | validation | test (FLAN's splits), or raw:NAME for a source split")
+    p.add_argument("--show", type=int, default=3, help="number of examples to render")
+    p.add_argument("--shots", type=int, default=0, help="few-shot exemplars (0-16)")
+    p.add_argument("--template", type=int, default=None, help="fix one template index")
+    p.add_argument("--stats", action="store_true", help="training mixture composition")
+    p.add_argument("--cluster", help="held-out cluster for --stats")
+    p.add_argument("--data_dir", default="toy", help="toy | toy:SEED | jsonl:DIR | TFDS data dir")
+    p.add_argument("--templates", default=None,
+                   help="FLAN's flan/templates.py (or a FLAN checkout) to use instead of ours")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def catalogue_json() -> dict:
+    from flan_repro.prompts.templates import templates_for
+    cat = load()
+    datasets = {}
+    for name, spec in cat.datasets.items():
+        templates = templates_for(spec)
+        datasets[name] = {
+            "paper_name": spec.paper_name, "cluster": spec.cluster, "tfds_name": spec.tfds_name,
+            "tfds_version": spec.tfds_version, "splits": dict(spec.splits),
+            "templates": len(templates),
+            "inverted_templates": sum(t.turned_around for t in templates),
+            "classification": spec.classification,
+            "options": list(spec.options) if isinstance(spec.options, tuple) else spec.options,
+            "metrics": list(spec.metrics)}
+    return {
+        "clusters": {c: list(s.datasets) for c, s in cat.clusters.items()},
+        "datasets": datasets,
+        "heldout": {c: {"excluded_clusters": cat.excluded_clusters(c),
+                        "train_datasets": cat.train_datasets(c),
+                        "eval_datasets": cat.eval_datasets(c)} for c in cat.clusters},
+    }
+
+
+def mixture_stats(cluster: str, fmt: str) -> list[dict]:
+    from flan_repro.registry.config import current
+    from flan_repro.registry.mixtures import mixing_rate
+    cat = load()
+    cat.check_format(fmt)
+    rows = []
+    for entry in cat.train_datasets(cluster):
+        spec = cat.datasets[entry]
+        rows.append({"dataset": entry, "cluster": spec.cluster,
+                     "train_examples": current().source.num_examples(spec, "train"),
+                     "rate": mixing_rate(entry)})
+    total = sum(r["rate"] for r in rows) or 1.0
+    for r in rows:
+        r["share"] = r["rate"] / total
+    return rows
+
+
+def run(args) -> int:
+    from flan_repro.registry import configure
+    cat = load()
+    configure(data_dir=args.data_dir, templates=args.templates, seed=args.seed)
+    if args.stats:
+        if not args.cluster:
+            raise ValueError("--stats needs --cluster (one of " + ", ".join(cat.clusters) + ")")
+        cat.cluster(args.cluster)
+        rows = mixture_stats(args.cluster, args.format)
+        if args.json:
+            print(json.dumps({"mixture": f"flan_heldout_{args.cluster}_{args.format}",
+                              "excluded_clusters": cat.excluded_clusters(args.cluster),
+                              "datasets": rows}))
+        else:
+            print(f"flan_heldout_{args.cluster}_{args.format}: {len(rows)} datasets; excluded "
+                  f"clusters: {', '.join(cat.excluded_clusters(args.cluster))}")
+            print(f"{'dataset':36s} {'cluster':40s} {'train':>7s} {'rate':>6s} {'share':>6s}")
+            for r in rows:
+                print(f"{r['dataset']:36s} {r['cluster']:40s} {r['train_examples']:7d} "
+                      f"{r['rate']:6.0f} {100 * r['share']:5.1f}%")
+        return 0
+    if args.dataset:
+        from flan_repro.registry import examples as ex_lib
+        from flan_repro.registry.config import current
+        cat.dataset(args.dataset)
+        cat.check_format(args.format)
+        records = ex_lib.render_split(current(), args.dataset, args.split, fmt=args.format,
+                                      shots=args.shots, template=args.template)
+        raws = ex_lib.converted(current(), args.dataset, args.split)
+        for rec in records[: args.show]:
+            if args.json:
+                print(json.dumps({"inputs": rec["inputs"], "targets": rec["targets"],
+                                  "options": rec["options"], "template": rec["template"],
+                                  "shots": rec["shots"], "example": raws[rec["idx"]][0]},
+                                 default=str))
+            else:
+                print(f"--- {args.dataset} [{args.split} #{rec['idx']}, template "
+                      f"{rec['template']}, {rec['shots']} shots]\n{rec['inputs']}\n"
+                      f">>> {rec['targets']}")
+        return 0
+    if args.json:
+        print(json.dumps(catalogue_json()))
+        return 0
+    for c, spec in cat.clusters.items():
+        print(f"{c} ({spec.display_name}): {', '.join(spec.datasets)}")
+    print(f"{len(cat.datasets)} registry entries, {len(cat.paper_datasets)} paper datasets, "
+          f"{len(cat.clusters)} clusters", file=sys.stderr)
+    return 0

@@ -1,0 +1,44 @@
+"""Where the registry's examples come from and how they are prompted.
+
+One process-wide setting (seqio's registries are global too): the CLI and gin set it
+once from `--data_dir`, `--templates` and the profile, then register tasks.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+
+@dataclasses.dataclass(frozen=True)
+class RegistryConfig:
+    data_dir: str | None = "toy"      # toy | toy:SEED | jsonl:DIR | TFDS data dir
+    templates: str | None = None      # None: ours; or FLAN's flan/templates.py
+    vocabulary: str = "toy"           # toy | t5 | path to a SentencePiece model
+    seed: int = 0                     # template draws and few-shot exemplars
+    few_shot_budget: int = 960        # FLAN: exemplars + input within 960 tokens
+    max_shots: int = 16
+    toy_train_size: int = 1000
+    toy_eval_size: int = 100
+
+    @functools.cached_property
+    def source(self):
+        from flan_repro.data.sources import from_data_dir
+        return from_data_dir(self.data_dir, self.toy_train_size, self.toy_eval_size)
+
+    @functools.cached_property
+    def vocab(self):
+        from flan_repro.data.vocab import get_vocabulary
+        return get_vocabulary(self.vocabulary)
+
+
+_CURRENT = [RegistryConfig()]
+
+
+def configure(**overrides) -> RegistryConfig:
+    """Replaces the process-wide registry config (fields as RegistryConfig)."""
+    _CURRENT[0] = dataclasses.replace(_CURRENT[0], **overrides)
+    return _CURRENT[0]
+
+
+def current() -> RegistryConfig:
+    return _CURRENT[0]
