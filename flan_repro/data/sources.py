@@ -112,6 +112,13 @@ class ToySource(Source):
             return self._generate(ds_spec.tfds_name, f"flan_{split}", n)
         return self._generate(ds_spec.tfds_name, resolve_split(ds_spec, split), self.eval_size)
 
+    def num_examples(self, ds_spec, split: str) -> int:
+        """Known without generating: the configured toy size."""
+        if split in FLAN_SPLITS:
+            resolve_split(ds_spec, split)
+            return self.train_size if split == "train" else self.eval_size
+        return self.eval_size
+
     @functools.lru_cache(maxsize=512)
     def _generate(self, tfds_name: str, split: str, n: int) -> list[dict]:
         from flan_repro.data.toy import toy_examples, toy_split_names

@@ -66,6 +66,31 @@ def register_cluster_count(k: int, fmt: str = "instruction") -> str:
     return _add(f"flan_clusters{k}_{fmt}", cluster_count_datasets(k), fmt=fmt)
 
 
+def ensure_registered(name: str) -> str:
+    """Registers a mixture or task named by our conventions, if it is not yet."""
+    import re
+    import seqio
+    if name in seqio.MixtureRegistry.names() or name in seqio.TaskRegistry.names():
+        return name
+    fmts = "|".join(FORMATS)
+    m = re.fullmatch(rf"flan_heldout_(\w+?)_eval_({fmts})(?:_(\d+)shot)?", name)
+    if m:
+        return register_eval(m.group(1), m.group(2), int(m.group(3) or 0))
+    m = re.fullmatch(rf"flan_heldout_(\w+?)_({fmts})(?:_(\d+)templates)?", name)
+    if m:
+        return register_heldout(m.group(1), m.group(2), int(m.group(3)) if m.group(3) else None)
+    m = re.fullmatch(rf"flan_clusters(\d+)_({fmts})", name)
+    if m:
+        return register_cluster_count(int(m.group(1)), m.group(2))
+    from flan_repro.registry.tasks import register_all as register_tasks
+    register_tasks()
+    if name in seqio.TaskRegistry.names():
+        return name
+    raise ValueError(f"unknown mixture or task {name!r}: expected flan_heldout_<cluster>_<format>"
+                     f"[_<n>templates], flan_clusters<k>_<format>, or a task such as "
+                     f"flan_rte_instruction_0shot (see `flan-repro tasks`)")
+
+
 def register_all() -> list[str]:
     cat = load()
     names = []

@@ -1,0 +1,78 @@
+"""Mixing rates are min(n, 3000) with n the train size after the 30k cut (FLAN Sec. 2.4)."""
+import json
+
+import pytest
+
+from flan_repro.catalogue import load
+from flan_repro.data import sources
+from flan_repro.registry import configure, current
+from flan_repro.registry import mixtures
+
+
+def write_rte(root, n):
+    folder = root / "super_glue" / "rte"
+    folder.mkdir(parents=True)
+    with open(folder / "train.jsonl", "w") as f:
+        for i in range(n):
+            f.write(json.dumps({"premise": f"p{i}", "hypothesis": f"h{i}", "idx": i,
+                                "label": i % 2}) + "\n")
+
+
+@pytest.fixture
+def restore_config():
+    saved = current()
+    yield
+    configure(**{f: getattr(saved, f) for f in saved.__dataclass_fields__})
+
+
+@pytest.mark.parametrize("n,rate", [(150, 0.0), (900, 700.0), (3500, 3000.0)])
+def test_rate_is_capped_example_count(tmp_path, restore_config, n, rate):
+    write_rte(tmp_path, n)
+    configure(data_dir=f"jsonl:{tmp_path}")
+    # RTE's FLAN train split is train[:-200]: the last 200 are the dev split
+    assert mixtures.mixing_rate("rte") == max(0.0, min(n - 200, 3000))
+    assert mixtures.mixing_rate("rte") == rate
+
+
+def test_train_split_cut_at_30k():
+    class Big(sources.Source):
+        def raw(self, spec, split):
+            return list(range(40000))
+    spec = load().dataset("snli")
+    assert Big().num_examples(spec, "train") == 30000
+    assert len(Big().examples(spec, "test")) == 40000
+
+
+def test_tfds_style_slicing():
+    xs = list(range(10))
+    assert sources.slice_examples(xs, "train[:-2]") == list(range(8))
+    assert sources.slice_examples(xs, "train[-2:]") == [8, 9]
+    assert sources.slice_examples(xs, "train[2:4]") == [2, 3]
+    assert sources.slice_examples(xs, "train[:50%]") == list(range(5))
+    assert sources.slice_examples(xs, "validation") == xs
+    with pytest.raises(ValueError, match="TFDS slicing"):
+        sources.parse_split("train[a:b]")
+
+
+def test_missing_jsonl_split_names_file_and_present_splits(tmp_path, restore_config):
+    write_rte(tmp_path, 10)
+    configure(data_dir=f"jsonl:{tmp_path}")
+    with pytest.raises(sources.DataNotFoundError, match=r"rte/validation.jsonl.*present.*train"):
+        current().source.examples(load().dataset("rte"), "test")
+
+
+def test_unprepared_tfds_dataset_names_the_build_command(tmp_path, restore_config):
+    configure(data_dir=str(tmp_path))
+    with pytest.raises(sources.DataNotFoundError, match="tfds build super_glue/rte"):
+        current().source.examples(load().dataset("rte"), "test")
+
+
+def test_cluster_count_ablation_order():
+    one = mixtures.cluster_count_datasets(1)
+    assert set(one) == set(load().cluster("summarization").datasets)
+    seven = mixtures.cluster_count_datasets(7)
+    assert {"coqa", "quac"} <= set(seven)
+    cat = load()
+    assert not {cat.datasets[d].cluster for d in seven} & {"nli", "closed_book_qa", "commonsense"}
+    with pytest.raises(ValueError, match="1..7"):
+        mixtures.cluster_count_datasets(8)
