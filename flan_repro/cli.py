@@ -14,7 +14,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # subcommand -> module exposing add_arguments(parser) and run(args) -> int
 COMMANDS = {
     "tasks": "flan_repro.registry.command",
+    "train": "flan_repro.train.command",
 }
+# commands that take free-form `--gin.NAME=VALUE` arguments
+PASSTHROUGH = {"train"}
 
 
 def main(argv=None) -> int:
@@ -25,16 +28,25 @@ def main(argv=None) -> int:
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
         p = sub.add_parser(name, help=module.__doc__.splitlines()[0],
+                           formatter_class=argparse.RawDescriptionHelpFormatter,
                            description=module.__doc__)
         module.add_arguments(p)
         modules[name] = module
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and args.command not in PASSTHROUGH:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
+        if args.command in PASSTHROUGH:
+            return int(modules[args.command].run(args, unknown) or 0)
         return int(modules[args.command].run(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (ValueError, KeyError, FileNotFoundError) as e:
+    except Exception as e:  # noqa: BLE001
+        # user errors (and a diverged run) get one line; real bugs keep their traceback
+        if not isinstance(e, (ValueError, KeyError, FileNotFoundError)) and \
+                type(e).__name__ != "TrainingDiverged":
+            raise
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"error: {msg}", file=sys.stderr)
         return 2

@@ -401,9 +401,14 @@ def convert(spec, example: Mapping) -> dict | None:
         raise KeyError(f"dataset {spec.name!r}: no converter {spec.converter!r} in "
                        f"flan_repro/catalogue/converters.py")
     try:
-        return fn(example, spec)
+        fields = fn(example, spec)
     except KeyError as e:
         raise KeyError(
             f"dataset {spec.name!r} ({spec.tfds_name}): example has no field {e.args[0]!r}; "
             f"it has {sorted(example)}. Is this file in the {spec.tfds_name} TFDS schema?"
         ) from None
+    # Hidden-label splits (GLUE/SuperGLUE test sets) carry label -1: nothing to learn
+    # from or score against, so they are dropped like FLAN's filters drop them.
+    if fields is not None and fields.get("label", 0) < 0:
+        return None
+    return fields
