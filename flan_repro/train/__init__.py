@@ -1,0 +1,1 @@
+"""Training: input pipeline, optimizer, sharding, checkpoints and the loop."""

@@ -1,0 +1,249 @@
+"""The training loop: read it top to bottom to see a whole FLAN fine-tuning run.
+
+mixture -> batches (input_pipeline) -> jitted, donated train step (loss, optax) ->
+metrics.jsonl + TensorBoard -> orbax checkpoints; resumes from MODEL_DIR's latest
+checkpoint; SIGTERM (a preempted TPU VM) saves and exits; a non-finite loss stops
+the run naming the step and leaves the last good checkpoint in place.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import gin
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from flan_repro.train import checkpoints, input_pipeline, loss as loss_lib, optim, partitioning
+from flan_repro.train.progress import Progress
+
+log = logging.getLogger(__name__)
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+@dataclasses.dataclass
+class TrainResult:
+    model_dir: str
+    step: int
+    final_loss: float
+    stopped_by_signal: bool = False
+
+
+def build_model(model_config):
+    from flan_repro.model import decoder_only, t5
+    if isinstance(model_config, t5.T5Config):
+        return t5.T5(model_config), "encoder_decoder", t5.dummy_batch
+    if isinstance(model_config, decoder_only.DecoderOnlyConfig):
+        return decoder_only.DecoderOnly(model_config), "prefix_lm", decoder_only.dummy_batch
+    raise ValueError(f"train.model_config must be a T5Config or DecoderOnlyConfig, "
+                     f"got {type(model_config).__name__}")
+
+
+def init_params_from(init_from: str, model_config, abstract_params):
+    """`hf:DIR` (HuggingFace T5 folder) or one of our model dirs (its latest params)."""
+    if init_from.startswith("hf:"):
+        from flan_repro.model.hf_import import load_hf_t5
+        _, params = load_hf_t5(init_from[3:])
+        return jax.tree.map(lambda a, b: jnp.asarray(a, b.dtype), params, abstract_params)
+    return load_params(init_from, model_config)
+
+
+def make_train_step(model, optimizer, dropout: bool):
+    def loss_fn(params, batch, rng):
+        logits = model.apply({"params": params}, **batch, enable_dropout=dropout,
+                             rngs={"dropout": rng})
+        total, count = loss_lib.loss_sums(logits, batch["decoder_target_tokens"],
+                                          batch["decoder_loss_weights"])
+        return total / jnp.maximum(count, 1.0), count
+
+    def train_step(state, batch, base_rng):
+        rng = jax.random.fold_in(base_rng, state["step"])     # a new dropout mask per step
+        (loss, tokens), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+            state["params"], batch, rng)
+        updates, opt_state = optimizer.update(grads, state["opt_state"], state["params"])
+        params = jax.tree.map(lambda p, u: p + u, state["params"], updates)
+        new_state = {"step": state["step"] + 1, "params": params, "opt_state": opt_state}
+        return new_state, {"loss": loss, "tokens": tokens}
+    return train_step
+
+
+class _StopFlag:
+    """Set by SIGTERM/SIGINT; the loop saves and exits at the next step boundary."""
+
+    def __init__(self):
+        self.signal = None
+
+    def __call__(self, signum, frame):
+        self.signal = signum
+
+
+@gin.configurable(denylist=["stop_flag"])
+def train(model_dir: str = gin.REQUIRED, mixture: str = gin.REQUIRED,
+          train_steps: int = gin.REQUIRED, model_config: Any = gin.REQUIRED,
+          inputs_length: int = 256, targets_length: int = 64, batch_size: int = 32,
+          pack: bool = True, seed: int = 0, dropout: bool = True,
+          checkpoint_every: int = 100, keep_checkpoints: int = 3, log_every: int = 10,
+          init_from: str | None = None, cache_batches: bool = True,
+          stop_flag: _StopFlag | None = None) -> TrainResult:
+    """Trains `model_config` on `mixture` for `train_steps` steps in `model_dir`."""
+    model_dir = Path(model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    model, model_type, dummy_batch = build_model(model_config)
+    mesh = partitioning.make_mesh()
+    optimizer, lr_schedule = optim.make_optimizer()
+
+    # ------------------------------------------------------------------ state
+    boxed = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(seed), **dummy_batch()))
+    from flax import linen as nn
+    param_axes = nn.get_partition_spec(boxed)["params"]
+    param_shard = partitioning.param_shardings(param_axes, mesh)
+    abstract_params = nn.meta.unbox(boxed)["params"]
+
+    def init_state(params):
+        return {"step": jnp.zeros((), jnp.int32), "params": params,
+                "opt_state": optimizer.init(params)}
+
+    def fresh_params():
+        init = jax.jit(lambda r: nn.meta.unbox(model.init(r, **dummy_batch()))["params"],
+                       out_shardings=param_shard)
+        return init(jax.random.PRNGKey(seed))
+
+    abstract_state = jax.eval_shape(init_state, abstract_params)
+    state_shard = jax.tree.map(lambda _: partitioning.replicated(mesh), abstract_state)
+    state_shard["params"] = param_shard
+    opt_shard = jax.tree.map(lambda _: partitioning.replicated(mesh), abstract_state["opt_state"])
+    state_shard["opt_state"] = opt_shard
+    abstract_sharded = jax.tree.map(
+        lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), abstract_state, state_shard)
+
+    ckpt = checkpoints.Checkpointer(model_dir / "checkpoints", keep=keep_checkpoints)
+    restored = ckpt.restore_latest(abstract_sharded)
+    if restored is not None:
+        start_step, state, meta = restored
+        log.info("resuming %s from step %d", model_dir, start_step)
+    else:
+        params = init_params_from(init_from, model_config, abstract_params) if init_from \
+            else fresh_params()
+        state = jax.jit(init_state, out_shardings=state_shard)(params)
+        start_step, meta = 0, {}
+    (model_dir / "config.gin").write_text(gin.config_str())
+
+    # ------------------------------------------------------------------ data
+    data_cfg = input_pipeline.DataConfig(
+        mixture=mixture, inputs_length=inputs_length, targets_length=targets_length,
+        batch_size=batch_size // jax.process_count(), pack=pack, seed=seed,
+        model_type=model_type, shard_index=jax.process_index(), num_shards=jax.process_count())
+    if cache_batches:
+        store = input_pipeline.BatchStore.build(data_cfg, train_steps, model_dir / "data_cache")
+        batch_at = store.__getitem__
+    else:
+        it = input_pipeline.stream(data_cfg, start_step)
+        batch_at = lambda step: next(it)
+    batch_shard = partitioning.batch_sharding(mesh)
+
+    step_fn = jax.jit(make_train_step(model, optimizer, dropout and _has_dropout(model_config)),
+                      in_shardings=(state_shard, batch_shard, partitioning.replicated(mesh)),
+                      out_shardings=(state_shard, partitioning.replicated(mesh)),
+                      donate_argnums=(0,))
+    base_rng = jax.random.PRNGKey(seed + 1)
+
+    # ------------------------------------------------------------------ loop
+    stop = stop_flag or _StopFlag()
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM,)}
+    writer = _Writers(model_dir)
+    progress = Progress(train_steps, start_step)
+    step, last_loss, t0, tokens_since = start_step, float("nan"), time.time(), 0.0
+    try:
+        while step < train_steps:
+            batch = {k: v for k, v in batch_at(step).items()}
+            state, metrics = step_fn(state, batch, base_rng)
+            step += 1
+            last_loss = float(metrics["loss"])
+            tokens_since += float(metrics["tokens"])
+            if not np.isfinite(last_loss):
+                good = ckpt.steps()
+                raise TrainingDiverged(
+                    f"loss is {last_loss} at step {step}; stopping. The last good checkpoint "
+                    f"is {'step ' + str(good[-1]) if good else 'none'} in {ckpt.directory}; "
+                    f"lower the learning rate or check the data, then re-run to resume")
+            if step % log_every == 0 or step == train_steps:
+                dt = max(time.time() - t0, 1e-9)
+                row = {"step": step, "loss": last_loss, "tokens_per_s": tokens_since / dt,
+                       "learning_rate": float(lr_schedule(step))}
+                writer.write(row)
+                progress.update(step, last_loss, row["tokens_per_s"])
+                t0, tokens_since = time.time(), 0.0
+            if step % checkpoint_every == 0 or step == train_steps:
+                ckpt.save(step, state, {"step": step, "loss": last_loss, "mixture": mixture})
+            if stop.signal is not None:
+                ckpt.save(step, state, {"step": step, "loss": last_loss, "mixture": mixture})
+                log.warning("signal %s: saved step %d in %s and stopping; re-run to resume",
+                            stop.signal, step, ckpt.directory)
+                return TrainResult(str(model_dir), step, last_loss, stopped_by_signal=True)
+    finally:
+        progress.close()
+        writer.close()
+        ckpt.close()
+        for s, h in previous.items():
+            signal.signal(s, h)
+    return TrainResult(str(model_dir), step, last_loss)
+
+
+def _has_dropout(model_config) -> bool:
+    return getattr(model_config, "dropout_rate", 0.0) > 0
+
+
+class _Writers:
+    """metrics.jsonl (one row per log step) and TensorBoard event files, host 0 only."""
+
+    def __init__(self, model_dir: Path):
+        self.enabled = jax.process_index() == 0
+        self.path = model_dir / "metrics.jsonl"
+        self.tb = None
+        if self.enabled:
+            from tensorboardX import SummaryWriter
+            self.tb = SummaryWriter(str(model_dir / "tensorboard"))
+
+    def write(self, row: dict):
+        if not self.enabled:
+            return
+        with open(self.path, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        for k, v in row.items():
+            if k != "step":
+                self.tb.add_scalar(f"train/{k}", v, row["step"])
+
+    def close(self):
+        if self.tb is not None:
+            self.tb.close()
+
+
+def load_params(model_dir: str, model_config):
+    """The latest trained params of one of our model dirs (for eval, init, export)."""
+    model, _, dummy_batch = build_model(model_config)
+    from flax import linen as nn
+    abstract = nn.meta.unbox(jax.eval_shape(
+        lambda: model.init(jax.random.PRNGKey(0), **dummy_batch())))["params"]
+    ckpt = checkpoints.Checkpointer(Path(model_dir) / "checkpoints")
+    try:
+        found = ckpt.restore_latest_params(abstract)
+    finally:
+        ckpt.close()
+    if found is None:
+        raise FileNotFoundError(f"{model_dir}: no restorable checkpoint in "
+                                f"{Path(model_dir) / 'checkpoints'}")
+    return found
+
+
+if __name__ == "__main__":   # pragma: no cover
+    sys.exit("use `flan-repro train`")
