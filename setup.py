@@ -33,6 +33,9 @@ setup(
     python_requires=">=3.10,<3.13",
     packages=find_packages(include=["flan_repro", "flan_repro.*"]),
     install_requires=INSTALL_REQUIRES,
-    extras_require={"test": ["pytest>=8,<10"]},
+    # test-only: the HF parity tests build a random transformers T5 on a CPU torch
+    # (2.13.0 is the CPU wheel these machines carry; a newer pin may pull a CUDA build).
+    extras_require={"test": ["pytest>=8,<10", "torch==2.13.0", "transformers>=5.0,<6",
+                             "safetensors>=0.4,<1"]},
     entry_points={"console_scripts": ["flan-repro=flan_repro.cli:main"]},
 )

@@ -15,6 +15,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 COMMANDS = {
     "tasks": "flan_repro.registry.command",
     "train": "flan_repro.train.command",
+    "eval": "flan_repro.evaluate.command",
+    "score": "flan_repro.evaluate.score_command",
 }
 # commands that take free-form `--gin.NAME=VALUE` arguments
 PASSTHROUGH = {"train"}
@@ -47,6 +49,7 @@ def main(argv=None) -> int:
         if not isinstance(e, (ValueError, KeyError, FileNotFoundError)) and \
                 type(e).__name__ != "TrainingDiverged":
             raise
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"error: {msg}", file=sys.stderr)
+        msg = str(e.args[0] if isinstance(e, KeyError) and e.args else e)
+        # gin appends "In call to configurable ..." lines; the first line says it all
+        print(f"error: {msg.splitlines()[0] if msg else type(e).__name__}", file=sys.stderr)
         return 2

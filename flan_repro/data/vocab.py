@@ -12,16 +12,13 @@ from pathlib import Path
 
 import seqio
 
+from flan_repro.cache import cache_dir
+
 # T5's public vocabulary (32k pieces + 100 sentinels); any local path or gs:// works.
 T5_VOCAB = "gs://t5-data/vocabs/cc_all.32000/sentencepiece.model"
 TOY_VOCAB_SIZE = 2000
 EXTRA_IDS = 100          # sentinels for span corruption, as T5
 TOY_VOCAB_VERSION = 1    # bump when the recipe below changes
-
-
-def cache_dir() -> Path:
-    root = os.environ.get("FLAN_REPRO_CACHE") or Path.home() / ".cache" / "flan_repro"
-    return Path(root)
 
 
 def _toy_training_text() -> list[str]:

@@ -42,3 +42,14 @@ def configure(**overrides) -> RegistryConfig:
 
 def current() -> RegistryConfig:
     return _CURRENT[0]
+
+
+import gin  # noqa: E402  (gin is light; kept here to show what this block is for)
+
+
+@gin.configurable("registry")
+def configure_from_gin(data_dir=None, templates=None, vocabulary=None, seed=None,
+                       few_shot_budget=None, toy_train_size=None, toy_eval_size=None):
+    """Applies `registry.*` gin bindings, e.g. `registry.toy_train_size = 50`."""
+    given = {k: v for k, v in locals().items() if v is not None}
+    return configure(**given) if given else current()

@@ -46,6 +46,7 @@ def parse_gin(files: list[str], bindings: list[str]) -> None:
     """Parses gin with errors that name the binding, not a traceback into gin."""
     import gin
     import flan_repro.model.decoder_only  # noqa: F401  (registers configurables)
+    import flan_repro.registry.config  # noqa: F401
     import flan_repro.model.t5  # noqa: F401
     import flan_repro.train.optim  # noqa: F401
     import flan_repro.train.partitioning  # noqa: F401
@@ -78,8 +79,9 @@ def run(args, unknown=()) -> int:
     except ImportError:
         pass
     parse_gin(args.gin_file, gin_bindings(list(unknown)))
+    from flan_repro.registry.config import configure, configure_from_gin
+    configure_from_gin()
     if args.data_dir:
-        from flan_repro.registry import configure
         configure(data_dir=args.data_dir)
     from flan_repro.train import trainer
     if args.dry_run:

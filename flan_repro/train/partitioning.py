@@ -26,8 +26,9 @@ LOGICAL_AXIS_RULES = (
 
 
 @gin.configurable
-def make_mesh(model_parallel: int = 1, devices=None) -> Mesh:
-    devices = np.asarray(devices if devices is not None else jax.devices())
+def make_mesh(model_parallel: int = 1, num_devices: int | None = None, devices=None) -> Mesh:
+    """`num_devices` limits the mesh to the first n devices (tests compare 1 vs 8)."""
+    devices = np.asarray(devices if devices is not None else jax.devices()[:num_devices])
     if devices.size % model_parallel:
         raise ValueError(f"make_mesh.model_parallel={model_parallel} does not divide the "
                          f"{devices.size} devices")

@@ -96,6 +96,16 @@ def train(model_dir: str = gin.REQUIRED, mixture: str = gin.REQUIRED,
           init_from: str | None = None, cache_batches: bool = True,
           stop_flag: _StopFlag | None = None) -> TrainResult:
     """Trains `model_config` on `mixture` for `train_steps` steps in `model_dir`."""
+    # A macro left at %gin.REQUIRED reaches us as the sentinel itself: name it.
+    for name, value, macro in (("model_dir", model_dir, "MODEL_DIR"), ("mixture", mixture, "MIXTURE"),
+                               ("train_steps", train_steps, "TRAIN_STEPS"),
+                               ("model_config", model_config, "a model gin file")):
+        if value is gin.REQUIRED:
+            raise ValueError(f"bad gin configuration: train.{name} is required; set {macro} "
+                             f"(e.g. --gin.{macro}=...)" if macro.isupper() else
+                             f"bad gin configuration: train.{name} is required; include {macro}")
+    from flan_repro.cache import cache_dir, enable_jax_compilation_cache
+    enable_jax_compilation_cache()
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     model, model_type, dummy_batch = build_model(model_config)
@@ -144,7 +154,7 @@ def train(model_dir: str = gin.REQUIRED, mixture: str = gin.REQUIRED,
         batch_size=batch_size // jax.process_count(), pack=pack, seed=seed,
         model_type=model_type, shard_index=jax.process_index(), num_shards=jax.process_count())
     if cache_batches:
-        store = input_pipeline.BatchStore.build(data_cfg, train_steps, model_dir / "data_cache")
+        store = input_pipeline.BatchStore.build(data_cfg, train_steps, cache_dir("batches"))
         batch_at = store.__getitem__
     else:
         it = input_pipeline.stream(data_cfg, start_step)

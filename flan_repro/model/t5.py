@@ -1,0 +1,185 @@
+"""T5 v1.1 encoder-decoder in Flax linen.
+
+The parameter tree follows t5x names (so t5x checkpoints map 1:1, see `hf_import`):
+
+  token_embedder/embedding                                 [vocab, embed]
+  encoder/relpos_bias/rel_embedding                        [heads, buckets]
+  encoder/layers_i/{pre_attention_layer_norm,pre_mlp_layer_norm}/scale
+  encoder/layers_i/attention/{query,key,value}/kernel      [embed, heads, kv]
+  encoder/layers_i/attention/out/kernel                    [heads, kv, embed]
+  encoder/layers_i/mlp/{wi_0,wi_1}/kernel, mlp/wo/kernel   [embed, mlp], [mlp, embed]
+  encoder/encoder_norm/scale
+  decoder/relpos_bias/rel_embedding
+  decoder/layers_i/{pre_self_attention_layer_norm, self_attention,
+                    pre_cross_attention_layer_norm, encoder_decoder_attention,
+                    pre_mlp_layer_norm, mlp}/...
+  decoder/decoder_norm/scale
+  decoder/logits_dense/kernel                              [embed, vocab]  (absent when tied)
+
+Inputs use seqio's EncDecFeatureConverter names; pad id is 0. With packing
+(`*_segment_ids`, `*_positions`) no token attends across examples.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Optional
+
+import gin
+import jax
+import jax.numpy as jnp
+from flax import linen as nn
+
+from flan_repro.model import layers as L
+
+Array = jax.Array
+
+
+@gin.configurable
+@dataclasses.dataclass(frozen=True)
+class T5Config:
+  """Hyper-parameters of a T5 v1.1 model (defaults: t5.1.1 small)."""
+  vocab_size: int = 32128
+  d_model: int = 512
+  d_kv: int = 64
+  num_heads: int = 6
+  d_ff: int = 1024
+  num_encoder_layers: int = 8
+  num_decoder_layers: int = 8
+  relative_attention_num_buckets: int = 32
+  relative_attention_max_distance: int = 128
+  dropout_rate: float = 0.1
+  dtype: str = 'float32'            # activation dtype; parameters are always float32
+  tie_word_embeddings: bool = False  # v1.1 default: separate lm head (logits_dense)
+  layer_norm_epsilon: float = 1e-6
+
+  def __post_init__(self):
+    object.__setattr__(self, 'dtype', jnp.dtype(self.dtype).name)
+
+
+class Encoder(nn.Module):
+  config: T5Config
+  shared_embedding: L.Embed
+
+  @nn.compact
+  def __call__(self, tokens: Array, input_mask: Optional[Array] = None,
+               segment_ids: Optional[Array] = None, positions: Optional[Array] = None,
+               deterministic: bool = True) -> Array:
+    cfg = self.config
+    length = tokens.shape[1]
+    if input_mask is None:
+      input_mask = tokens > 0
+    mask = L.attention_mask(k_valid=input_mask, q_segment_ids=segment_ids,
+                            k_segment_ids=segment_ids)
+    pos_bias = L.RelativePositionBias(
+        cfg.num_heads, cfg.relative_attention_num_buckets, cfg.relative_attention_max_distance,
+        bidirectional=True, name='relpos_bias')(length, length, positions, positions)
+    bias = L.add_biases(pos_bias, L.mask_to_bias(mask))  # computed once, shared by all layers
+
+    x = self.shared_embedding(tokens)
+    x = nn.Dropout(cfg.dropout_rate, broadcast_dims=(-2,))(x, deterministic=deterministic)
+    for i in range(cfg.num_encoder_layers):
+      x = L.EncoderLayer(cfg, name=f'layers_{i}')(x, bias, deterministic)
+    x = L.RMSNorm(cfg.layer_norm_epsilon, jnp.dtype(cfg.dtype), name='encoder_norm')(x)
+    return nn.Dropout(cfg.dropout_rate, broadcast_dims=(-2,))(x, deterministic=deterministic)
+
+
+class Decoder(nn.Module):
+  config: T5Config
+  shared_embedding: L.Embed
+
+  @nn.compact
+  def __call__(self, encoded: Array, tokens: Array, cross_bias: Optional[Array],
+               segment_ids: Optional[Array] = None, positions: Optional[Array] = None,
+               deterministic: bool = True) -> Array:
+    cfg = self.config
+    length = tokens.shape[1]
+    # Causal; right padding needs no extra mask (valid queries never see later pads).
+    mask = L.attention_mask(q_segment_ids=segment_ids, k_segment_ids=segment_ids, causal=True,
+                            q_len=length, k_len=length)
+    pos_bias = L.RelativePositionBias(
+        cfg.num_heads, cfg.relative_attention_num_buckets, cfg.relative_attention_max_distance,
+        bidirectional=False, name='relpos_bias')(length, length, positions, positions)
+    self_bias = L.add_biases(pos_bias, L.mask_to_bias(mask))
+
+    y = self.shared_embedding(tokens)
+    y = nn.Dropout(cfg.dropout_rate, broadcast_dims=(-2,))(y, deterministic=deterministic)
+    for i in range(cfg.num_decoder_layers):
+      y = L.DecoderLayer(cfg, name=f'layers_{i}')(y, self_bias, encoded, cross_bias, deterministic)
+    y = L.RMSNorm(cfg.layer_norm_epsilon, jnp.dtype(cfg.dtype), name='decoder_norm')(y)
+    y = nn.Dropout(cfg.dropout_rate, broadcast_dims=(-2,))(y, deterministic=deterministic)
+    return L.LogitsHead(cfg, self.shared_embedding, name='logits_dense')(y)
+
+
+class T5(nn.Module):
+  """T5 v1.1 encoder-decoder; returns float32 logits [batch, target_len, vocab]."""
+  config: T5Config
+
+  def setup(self):
+    cfg = self.config
+    self.token_embedder = L.Embed(cfg.vocab_size, cfg.d_model, jnp.dtype(cfg.dtype))
+    self.encoder = Encoder(cfg, self.token_embedder)
+    self.decoder = Decoder(cfg, self.token_embedder)
+
+  def encode(self, encoder_input_tokens: Array, encoder_segment_ids: Optional[Array] = None,
+             encoder_positions: Optional[Array] = None, *,
+             encoder_input_mask: Optional[Array] = None, enable_dropout: bool = False) -> Array:
+    """[batch, len] tokens -> [batch, len, d_model]. Padding = token 0 unless a mask is given."""
+    return self.encoder(encoder_input_tokens, encoder_input_mask, encoder_segment_ids,
+                        encoder_positions, deterministic=not enable_dropout)
+
+  def decode(self, encoded: Array, decoder_input_tokens: Array,
+             encoder_input_tokens: Optional[Array] = None, *,
+             encoder_input_mask: Optional[Array] = None,
+             encoder_segment_ids: Optional[Array] = None,
+             decoder_segment_ids: Optional[Array] = None,
+             decoder_positions: Optional[Array] = None,
+             enable_dropout: bool = False) -> Array:
+    """Teacher-forced decoder pass -> logits. The encoder padding mask comes from
+    `encoder_input_mask`, else `encoder_input_tokens > 0`, else no padding is assumed."""
+    if encoder_input_mask is None and encoder_input_tokens is not None:
+      encoder_input_mask = encoder_input_tokens > 0
+    cross_mask = L.attention_mask(k_valid=encoder_input_mask, q_segment_ids=decoder_segment_ids,
+                                  k_segment_ids=encoder_segment_ids)
+    return self.decoder(encoded, decoder_input_tokens, L.mask_to_bias(cross_mask),
+                        decoder_segment_ids, decoder_positions,
+                        deterministic=not enable_dropout)
+
+  def __call__(self, encoder_input_tokens: Array, decoder_input_tokens: Array,
+               decoder_target_tokens: Optional[Array] = None,
+               encoder_segment_ids: Optional[Array] = None,
+               decoder_segment_ids: Optional[Array] = None,
+               encoder_positions: Optional[Array] = None,
+               decoder_positions: Optional[Array] = None,
+               decoder_loss_weights: Optional[Array] = None, *,
+               enable_dropout: bool = False) -> Array:
+    """Training forward pass; accepts a seqio EncDecFeatureConverter batch as `**batch`.
+
+    `decoder_target_tokens` and `decoder_loss_weights` are accepted (and ignored) so a whole
+    batch can be splatted in; the loss is computed by the caller from the returned logits.
+    """
+    del decoder_target_tokens, decoder_loss_weights
+    encoded = self.encode(encoder_input_tokens, encoder_segment_ids, encoder_positions,
+                          enable_dropout=enable_dropout)
+    return self.decode(encoded, decoder_input_tokens, encoder_input_tokens,
+                       encoder_segment_ids=encoder_segment_ids,
+                       decoder_segment_ids=decoder_segment_ids,
+                       decoder_positions=decoder_positions, enable_dropout=enable_dropout)
+
+
+def dummy_batch(batch: int = 1, length: int = 1) -> dict:
+  """Smallest input accepted by `T5.init` (shapes of params do not depend on it)."""
+  tokens = jnp.ones((batch, length), jnp.int32)
+  return dict(encoder_input_tokens=tokens, decoder_input_tokens=tokens)
+
+
+def init_params(config: T5Config, rng: Any, unbox: bool = True) -> Any:
+  """Random parameters (float32); `unbox=False` keeps the nn.LogicallyPartitioned boxes."""
+  # jit: one compiled program instead of op-by-op dispatch of every initializer.
+  params = jax.jit(lambda r: T5(config).init(r, **dummy_batch())['params'])(rng)
+  return nn.meta.unbox(params) if unbox else params
+
+
+def param_logical_axes(config: T5Config) -> Any:
+  """Tree of PartitionSpecs of logical axis names, e.g. P('embed', 'heads', 'kv')."""
+  boxed = jax.eval_shape(lambda: T5(config).init(jax.random.PRNGKey(0), **dummy_batch()))
+  return nn.get_partition_spec(boxed)['params']
