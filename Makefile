@@ -10,7 +10,9 @@ SHOTS   ?= 0
 OUT     ?= runs/ablation_$(CLUSTER)_$(PROFILE)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install test test-all ablation bench clean
+FIGURE  ?= 8
+
+.PHONY: install test test-all ablation reproduce bench clean
 
 install: $(STAMP)
 
@@ -30,6 +32,9 @@ test-all: install
 
 ablation: install
 	$(PY) -m flan_repro ablation --cluster $(CLUSTER) --profile $(PROFILE) --shots $(SHOTS) --out $(OUT)
+
+reproduce: install
+	$(PY) -m flan_repro reproduce --figure $(FIGURE) --profile $(PROFILE)
 
 bench: install
 	$(PY) -m flan_repro bench

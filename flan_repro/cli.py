@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 # subcommand -> module exposing add_arguments(parser) and run(args) -> int
 COMMANDS = {
@@ -17,6 +17,9 @@ COMMANDS = {
     "train": "flan_repro.train.command",
     "eval": "flan_repro.evaluate.command",
     "score": "flan_repro.evaluate.score_command",
+    "ablation": "flan_repro.ablation.command",
+    "report": "flan_repro.ablation.report_command",
+    "reproduce": "flan_repro.ablation.reproduce",
 }
 # commands that take free-form `--gin.NAME=VALUE` arguments
 PASSTHROUGH = {"train"}

@@ -82,6 +82,9 @@ def ensure_registered(name: str) -> str:
     m = re.fullmatch(rf"flan_clusters(\d+)_({fmts})", name)
     if m:
         return register_cluster_count(int(m.group(1)), m.group(2))
+    from flan_repro.registry import pretraining
+    if name == pretraining.TASK:
+        return pretraining.register()
     from flan_repro.registry.tasks import register_all as register_tasks
     register_tasks()
     if name in seqio.TaskRegistry.names():

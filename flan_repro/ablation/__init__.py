@@ -1,0 +1,1 @@
+"""The ablation of FLAN's Sec. 4.3: instructions vs no template vs dataset name."""

@@ -1,0 +1,44 @@
+"""Ablation profiles: how big, how long, from which base model (gin files in gin/ablation/)."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import gin
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@gin.configurable
+@dataclasses.dataclass(frozen=True)
+class AblationProfile:
+    name: str = "toy"
+    train_gin: tuple = ("gin/profiles/toy.gin",)    # trainer config of every run
+    base_checkpoint: str | None = None      # hf:DIR / t5x:DIR / model dir; None = pretrain
+    pretrain_steps: int = 400               # toy span-corruption pretraining
+    pretrain_inputs_length: int = 128
+    pretrain_targets_length: int = 32
+    pretrain_batch_size: int = 32
+    finetune_steps: int = 300
+    eval_max_examples: int | None = 50      # per split and template; None = all
+    baseline_few_shot: int = 2              # shots of the untuned base model's few-shot row
+    seen_datasets: tuple = ("sst2", "ag_news_subset", "trec", "cola", "yelp_polarity_reviews")
+    num_seen: int = 3
+    registry: tuple = ()                    # (name, value) overrides of RegistryConfig
+
+
+def profile_names() -> list[str]:
+    return sorted(p.stem for p in (ROOT / "gin" / "ablation").glob("*.gin"))
+
+
+def load_profile(name: str, bindings: list[str] = ()) -> AblationProfile:
+    from flan_repro.catalogue import UnknownNameError
+    path = ROOT / "gin" / "ablation" / f"{name}.gin"
+    if not path.exists():
+        raise UnknownNameError("profile", name, profile_names(),
+                               hint="(profiles are gin files in gin/ablation/)")
+    gin.clear_config()
+    gin.parse_config_files_and_bindings([str(path)], list(bindings), finalize_config=False)
+    prof = AblationProfile()
+    gin.clear_config()
+    return prof

@@ -1,0 +1,377 @@
+"""Evaluate a model on a held-out cluster, FLAN style: every dataset, every template.
+
+For each reported dataset of the cluster (`load().eval_datasets(cluster)`):
+
+  prompts    instruction format: each standard eval template (`eval_template_indices`),
+             every example rendered with that template; no_template / dataset_name:
+             the single prompt. k-shot exemplars come from the registry
+             (`render_split(..., shots=k)`: train split, never the example itself).
+  splits     "test" always; "validation" (FLAN's 200-example dev split) too when the
+             dataset has one and there is more than one template to choose between.
+  scoring    classification (options): rank classification (`Scorer`, summed log-prob
+             incl. EOS; `length_normalized=True` for the per-token ablation), the
+             dataset's metrics (`metric_table.compute_metrics`, conventions in its
+             docstring) and calibration (ECE / MCE / Brier over the options' softmax).
+             generation: greedy decoding (`Generator`), the text stripped, then the
+             metrics.
+  aggregate  `aggregate.summarize_dataset`: per template, mean over templates,
+             std, and the test score of the best-dev template; the cluster number
+             is the average over its reported datasets (both modes).
+
+Translation: each direction is its own result entry. Instruction templates whose
+target is `{sent2}` translate English -> X and those with target `{sent1}` X -> English
+(sent1 is always English), so "wmt16_translate_deen" is reported as
+"wmt16_translate_deen:en-de" and "wmt16_translate_deen:de-en", like the paper's
+table. The no_template / dataset_name formats have one prompt (the entry's own
+sent1 -> sent2), so they report the English -> X direction only.
+
+Files (OUT = out_dir), one folder per result entry, ':' written as '.':
+  OUT/<dataset>/<format>_<k>shot.json             everything below, plain JSON
+  OUT/<dataset>/<format>_<k>shot_reliability.png  pooled test reliability diagram
+                                                   (classification only)
+  OUT/<cluster>_<format>_<k>shot.json             the cluster summary
+JSON keys of a dataset file: dataset, entry, direction, cluster, format, shots,
+checkpoint, kind, metrics, primary, templates, num_examples, per_template
+{test, validation}, summary (aggregate.DatasetSummary), score {mean, best_dev},
+calibration {pooled, per_template} (null for generation), predictions (the first N
+test examples of every template, with option scores / generation log-prob), settings.
+NaN metrics (e.g. a correlation of constant predictions) are written as null.
+
+Determinism: examples, templates and few-shot exemplars are seeded by the registry;
+batches are formed in a fixed order and jax on CPU is deterministic, so the same
+inputs give byte-identical JSON (no timings or dates are written).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from flan_repro.catalogue import load
+from flan_repro.evaluate import aggregate, calibration as calib, metric_table
+from flan_repro.evaluate.checkpoint import as_loaded_model
+from flan_repro.evaluate.rank_classification import rank_classification
+
+log = logging.getLogger(__name__)
+
+DEFAULT_NUM_PREDICTIONS = 10
+ANSWER_LIST_METRICS = frozenset({"squad", "trivia_qa", "record", "rouge"})
+
+
+# --------------------------------------------------------------------------- prompts
+@dataclasses.dataclass(frozen=True)
+class ResultEntry:
+    """One reported number: a registry entry, or one translation direction of it."""
+    name: str                       # "rte", "wmt16_translate_deen:en-de"
+    entry: str                      # registry entry
+    templates: tuple                # template indices, or (None,) for a single prompt
+    direction: str | None = None    # "en-de" / "de-en" for translation
+
+    def template_key(self, template, fmt: str):
+        return fmt if template is None else int(template)
+
+
+def result_entries(cfg, entry: str, fmt: str) -> list[ResultEntry]:
+    from flan_repro.registry import examples as ex_lib
+    spec = load().dataset(entry)
+    is_translation = spec.converter == "translation" and len(spec.languages) == 2
+    if fmt != "instruction":
+        if is_translation:
+            a, b = spec.languages
+            return [ResultEntry(f"{entry}:{a}-{b}", entry, (None,), f"{a}-{b}")]
+        return [ResultEntry(entry, entry, (None,))]
+    if is_translation:
+        a, b = spec.languages
+        templates = ex_lib.dataset_templates(cfg, entry)
+        fwd = tuple(i for i, t in enumerate(templates) if t.target.strip() == "{sent2}")
+        bwd = tuple(i for i, t in enumerate(templates) if t.target.strip() == "{sent1}")
+        out = []
+        if fwd:
+            out.append(ResultEntry(f"{entry}:{a}-{b}", entry, fwd, f"{a}-{b}"))
+        if bwd:
+            out.append(ResultEntry(f"{entry}:{b}-{a}", entry, bwd, f"{b}-{a}"))
+        if out:
+            return out
+    return [ResultEntry(entry, entry, tuple(ex_lib.eval_template_indices(cfg, entry)))]
+
+
+def build_prompts(cfg, entry: str, split: str, fmt: str, shots: int, template: int | None,
+                  max_examples: int | None = None) -> list[dict]:
+    """The prompted examples evaluated for one (split, template): registry records."""
+    from flan_repro.registry import examples as ex_lib
+    recs = ex_lib.render_split(cfg, entry, split, fmt=fmt, shots=shots,
+                               template=template if fmt == "instruction" else None)
+    return recs if max_examples is None else recs[:max_examples]
+
+
+def eval_splits(spec, num_templates: int) -> list[str]:
+    """test, plus FLAN's dev split when there is a template to choose."""
+    return ["test"] + (["validation"] if "validation" in spec.splits and num_templates > 1
+                       else [])
+
+
+# --------------------------------------------------------------------------- metrics
+def classification_targets(spec, recs: Sequence[dict], preds: Sequence[int]):
+    """(targets, predictions, groups) in metric_table's conventions."""
+    metrics = set(spec.metrics)
+    if "record" in metrics:
+        return [r["answers"] for r in recs], [r["options"][p] for p, r in zip(preds, recs)], None
+    if metrics & {"pearson", "spearman"}:
+        return [r["score"] for r in recs], list(preds), None
+    groups = [r["group"] for r in recs] if "multirc_em" in metrics else None
+    return [r["label"] for r in recs], list(preds), groups
+
+
+def gold_option(spec, rec: dict) -> int:
+    if set(spec.metrics) & {"pearson", "spearman"} and "score" in rec:
+        return metric_table.stsb_gold_option(rec["score"])
+    return int(rec["label"])
+
+
+def generation_targets(spec, recs: Sequence[dict]) -> list:
+    if set(spec.metrics) & ANSWER_LIST_METRICS:
+        return [list(r["answers"]) for r in recs]
+    return [r["targets"] for r in recs]
+
+
+def compute_metrics(metric_names, targets, predictions, groups=None) -> dict:
+    """metric_table.compute_metrics without sklearn's 'ill-defined F-score' warnings,
+    which a small or one-sided toy sample triggers on every template (the value is 0)."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*ill-defined.*")
+        return metric_table.compute_metrics(metric_names, targets, predictions, groups)
+
+
+def _calibration_summary(result: calib.CalibrationResult) -> dict:
+    return {k: getattr(result, k) for k in ("n", "accuracy", "mean_confidence", "ece", "mce",
+                                            "brier")}
+
+
+# --------------------------------------------------------------------------- one dataset
+@dataclasses.dataclass
+class EvalSettings:
+    fmt: str = "instruction"
+    shots: int = 0
+    max_examples: int | None = None
+    length_normalized: bool = False
+    num_predictions: int = DEFAULT_NUM_PREDICTIONS
+    num_bins: int = calib.DEFAULT_NUM_BINS
+    batch_size: int = 16
+    max_input_length: int = 1024
+    max_decode_length: int = 64
+
+
+def evaluate_result_entry(res: ResultEntry, cfg, scorer, generator, st: EvalSettings,
+                          cluster: str = "", checkpoint: str = "") -> dict:
+    spec = load().dataset(res.entry)
+    splits = eval_splits(spec, len(res.templates))
+    jobs = []                      # (split, template key, records)
+    for split in splits:
+        for t in res.templates:
+            recs = build_prompts(cfg, res.entry, split, st.fmt, st.shots, t, st.max_examples)
+            if recs:
+                jobs.append((split, res.template_key(t, st.fmt), recs))
+    if not any(s == "test" for s, _, _ in jobs):
+        raise ValueError(f"{res.name}: the test split has no examples")
+    # the dev split must cover every template, else there is no best-dev choice
+    if {k for s, k, _ in jobs if s == "validation"} != {k for s, k, _ in jobs if s == "test"}:
+        jobs = [j for j in jobs if j[0] == "test"]
+    flat = [r for _, _, recs in jobs for r in recs]
+    per_split: dict[str, dict] = {}
+    predictions: dict = {}
+    cal_per_template: dict = {}
+    pooled_scores, pooled_gold = [], []
+    if spec.classification:
+        scores = scorer.score_options([r["inputs"] for r in flat], [r["options"] for r in flat])
+        pos = 0
+        for split, key, recs in jobs:
+            sc = scores[pos:pos + len(recs)]
+            pos += len(recs)
+            rank = rank_classification([[o.logprob for o in s] for s in sc],
+                                       [[o.num_tokens for o in s] for s in sc],
+                                       length_normalized=st.length_normalized)
+            preds = [int(p) for p in rank.predictions]
+            targets, pred_values, groups = classification_targets(spec, recs, preds)
+            per_split.setdefault(split, {})[key] = compute_metrics(
+                spec.metrics, targets, pred_values, groups)
+            gold = [gold_option(spec, r) for r in recs]
+            if split == "test":
+                result = calib.calibration(rank.scores, gold, st.num_bins)
+                cal_per_template[key] = _calibration_summary(result)
+                pooled_scores += list(rank.scores)
+                pooled_gold += gold
+                predictions[key] = [
+                    {"idx": r["idx"], "inputs": r["inputs"], "options": r["options"],
+                     "gold": g, "prediction": p, "prediction_text": r["options"][p],
+                     "option_logprobs": [o.logprob for o in s],
+                     "option_num_tokens": [o.num_tokens for o in s]}
+                    for r, g, p, s in list(zip(recs, gold, preds, sc))[:st.num_predictions]]
+    else:
+        gens = generator.generate([r["inputs"] for r in flat])
+        pos = 0
+        for split, key, recs in jobs:
+            gs = gens[pos:pos + len(recs)]
+            pos += len(recs)
+            texts = [g.text.strip() for g in gs]
+            per_split.setdefault(split, {})[key] = compute_metrics(
+                spec.metrics, generation_targets(spec, recs), texts)
+            if split == "test":
+                predictions[key] = [
+                    {"idx": r["idx"], "inputs": r["inputs"], "targets": r["targets"],
+                     "answers": r["answers"], "prediction": t, "logprob": g.score,
+                     "num_tokens": len(g.token_ids) + int(g.finished), "finished": g.finished}
+                    for r, t, g in list(zip(recs, texts, gs))[:st.num_predictions]]
+    primary = metric_table.primary_metric(spec.metrics, res.entry)
+    summary = aggregate.summarize_dataset(res.name, primary, per_split["test"],
+                                          per_split.get("validation"))
+    calibration = None
+    if spec.classification:
+        pooled = calib.calibration(pooled_scores, pooled_gold, st.num_bins)
+        calibration = {"pooled": pooled.to_dict(), "per_template": cal_per_template,
+                       "scores": "length_normalized" if st.length_normalized else "sum"}
+    return {
+        "dataset": res.name, "entry": res.entry, "direction": res.direction,
+        "cluster": cluster, "format": st.fmt, "shots": st.shots, "checkpoint": checkpoint,
+        "kind": "classification" if spec.classification else "generation",
+        "metrics": list(spec.metrics), "primary": primary,
+        "templates": [k for k in dict.fromkeys(k for _, k, _ in jobs)],
+        "num_examples": {s: sum(len(r) for sp, _, r in jobs if sp == s) for s in splits
+                         if any(sp == s for sp, _, _ in jobs)},
+        "per_template": per_split,
+        "summary": summary.to_dict(),
+        "score": {"mean": summary.score("mean"), "best_dev": summary.score("best_dev")},
+        "calibration": calibration,
+        "predictions": predictions,
+    }
+
+
+# --------------------------------------------------------------------------- files
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, (np.floating, float)):
+        x = float(x)
+        return x if math.isfinite(x) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    return x
+
+
+def write_json(path: Path, obj) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(_jsonable(obj), indent=1, sort_keys=False, allow_nan=False) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def dataset_dir(out_dir: Path, name: str) -> Path:
+    return Path(out_dir) / name.replace(":", ".")
+
+
+def result_stem(fmt: str, shots: int) -> str:
+    return f"{fmt}_{shots}shot"
+
+
+# --------------------------------------------------------------------------- the API
+def evaluate_cluster(checkpoint, cluster: str, fmt: str = "instruction", shots: int = 0,
+                     out_dir: str | Path | None = None, max_examples: int | None = None, *,
+                     datasets: Sequence[str] | None = None, registry=None, vocab=None,
+                     batch_size: int = 16, max_input_length: int = 1024,
+                     max_decode_length: int = 64, length_normalized: bool = False,
+                     num_predictions: int = DEFAULT_NUM_PREDICTIONS,
+                     num_bins: int = calib.DEFAULT_NUM_BINS, plots: bool = True) -> dict:
+    """Evaluates `checkpoint` on the reported datasets of held-out `cluster`.
+
+    checkpoint: a model dir, "hf:DIR", "t5x:DIR", a `LoadedModel`, or an in-memory
+      (config, params) pair (no reload). It is checked and loaded before any data work.
+    datasets: a subset of the cluster's reported registry entries (default: all).
+    registry: the RegistryConfig (data_dir, templates, seed, vocabulary); default
+      `flan_repro.registry.current()`. vocab: default the registry's vocabulary.
+    max_examples: at most this many examples per split and template (fast toy runs).
+    Returns {"cluster", "format", "shots", "checkpoint", "datasets", "results"
+    {name: dataset dict as written}, "summary" {"mean", "best_dev"} (ClusterSummary
+    dicts), "files", "elapsed_s"}; writes the files of the module doc when out_dir is set.
+    """
+    t0 = time.time()
+    from flan_repro.evaluate.generation import Generator
+    from flan_repro.evaluate.scoring import Scorer
+    from flan_repro.registry.config import current
+    cat = load()
+    cat.cluster(cluster)
+    cat.check_format(fmt)
+    cfg = registry or current()
+    if not 0 <= shots <= cfg.max_shots:
+        raise ValueError(f"shots must be between 0 and {cfg.max_shots}, got {shots}")
+    if max_examples is not None and max_examples < 1:
+        raise ValueError(f"max_examples must be positive, got {max_examples}")
+    reported = cat.eval_datasets(cluster)
+    entries = list(datasets) if datasets else reported
+    bad = [d for d in entries if d not in reported]
+    if bad:
+        raise ValueError(f"datasets {bad} are not reported for cluster {cluster!r} "
+                         f"(reported: {', '.join(reported)})")
+    # the checkpoint first: a typo must fail before any data work
+    model = as_loaded_model(checkpoint)
+    source = model.source if not isinstance(checkpoint, str) else checkpoint
+    vocab = vocab if vocab is not None else cfg.vocab
+    scorer = Scorer(model, vocab, batch_size=batch_size, max_input_length=max_input_length)
+    generator = Generator(model, vocab, batch_size=batch_size, max_input_length=max_input_length,
+                          max_decode_length=max_decode_length)
+    st = EvalSettings(fmt=fmt, shots=shots, max_examples=max_examples,
+                      length_normalized=length_normalized, num_predictions=num_predictions,
+                      num_bins=num_bins, batch_size=batch_size, max_input_length=max_input_length,
+                      max_decode_length=max_decode_length)
+    settings = {**dataclasses.asdict(st), "data_dir": cfg.data_dir, "templates": cfg.templates,
+                "vocabulary": cfg.vocabulary, "seed": cfg.seed,
+                "few_shot_budget": cfg.few_shot_budget, "model_type": model.model_type}
+    results: dict[str, dict] = {}
+    files: dict[str, str] = {}
+    stem = result_stem(fmt, shots)
+    for entry in entries:
+        for res in result_entries(cfg, entry, fmt):
+            t1 = time.time()
+            r = evaluate_result_entry(res, cfg, scorer, generator, st, cluster, str(source))
+            r["settings"] = settings
+            results[res.name] = r
+            log.info("%s: %s %.4g (mean over %d templates), %.1fs", res.name, r["primary"],
+                     r["score"]["mean"], len(r["templates"]), time.time() - t1)
+            if out_dir is not None:
+                folder = dataset_dir(Path(out_dir), res.name)
+                files[res.name] = str(write_json(folder / f"{stem}.json", r))
+                if plots and r["calibration"] is not None:
+                    pooled = _calibration_from_dict(r["calibration"]["pooled"])
+                    calib.write_reliability_diagram(
+                        pooled, folder / f"{stem}_reliability.png",
+                        f"{res.name} ({fmt}, {shots}-shot, test, all templates)")
+    names = list(results)
+    summaries = {n: aggregate.DatasetSummary(**results[n]["summary"]) for n in names}
+    summary = {mode: aggregate.summarize_cluster(cluster, summaries, names, mode).to_dict()
+               for mode in aggregate.SCORE_MODES}
+    out = {"cluster": cluster, "format": fmt, "shots": shots, "checkpoint": str(source),
+           "datasets": names, "summary": summary,
+           "scores": {n: results[n]["score"] for n in names},
+           "primary": {n: results[n]["primary"] for n in names},
+           "calibration": {n: {k: results[n]["calibration"]["pooled"][k]
+                               for k in ("ece", "mce", "brier")}
+                           for n in names if results[n]["calibration"] is not None},
+           "settings": settings}
+    if out_dir is not None:
+        files["cluster"] = str(write_json(Path(out_dir) / f"{cluster}_{stem}.json", out))
+    return {**out, "results": results, "files": files, "elapsed_s": time.time() - t0}
+
+
+def _calibration_from_dict(d: dict) -> calib.CalibrationResult:
+    bins = tuple(calib.CalibrationBin(**b) for b in d["bins"])
+    return calib.CalibrationResult(**{**d, "bins": bins})
