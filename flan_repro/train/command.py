@@ -21,6 +21,13 @@ def add_arguments(p):
     p.add_argument("--dry_run", action="store_true",
                    help="build the model abstractly; print parameter count and memory per device")
     p.add_argument("--data_dir", default=None, help="toy | jsonl:DIR | TFDS data dir")
+    p.add_argument("--coordinator", default=None,
+                   help="host:port of process 0 for a multi-process run on CPU/GPU "
+                        "(TPU pods find it themselves: pass --distributed)")
+    p.add_argument("--num_processes", type=int, default=None)
+    p.add_argument("--process_id", type=int, default=None)
+    p.add_argument("--distributed", action="store_true",
+                   help="call jax.distributed.initialize() with auto-detection (TPU pods)")
 
 
 def gin_bindings(unknown: list[str]) -> list[str]:
@@ -71,6 +78,14 @@ def profile_names() -> list[str]:
 
 def run(args, unknown=()) -> int:
     import gin
+    if args.coordinator or args.distributed:
+        import jax
+        if args.coordinator:
+            # CPU processes need gloo for cross-process collectives
+            jax.config.update("jax_cpu_collectives_implementation", "gloo")
+            jax.distributed.initialize(args.coordinator, args.num_processes, args.process_id)
+        else:
+            jax.distributed.initialize()
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("flan_repro").setLevel(logging.INFO)
     try:   # orbax and jax log every save at INFO through absl

@@ -175,7 +175,9 @@ def train(model_dir: str = gin.REQUIRED, mixture: str = gin.REQUIRED,
     step, last_loss, t0, tokens_since = start_step, float("nan"), time.time(), 0.0
     try:
         while step < train_steps:
-            batch = {k: v for k, v in batch_at(step).items()}
+            # each host holds its own shard of the global batch (seqio ShardInfo)
+            batch = {k: jax.make_array_from_process_local_data(batch_shard, v)
+                     for k, v in batch_at(step).items()}
             state, metrics = step_fn(state, batch, base_rng)
             step += 1
             last_loss = float(metrics["loss"])
