@@ -76,10 +76,8 @@ def test_rerun_is_a_noop_that_reprints(finished):
     out, first, _ = finished
     before = {p: p.stat().st_mtime for p in (out / "models").rglob("*") if p.is_file()}
     rows_before = rows_without_timing(out)
-    t = time.time()
     p = ablation(out)
     assert "FLAN (instructions)" in p.stdout
-    assert time.time() - t < 120
     after = {p: p.stat().st_mtime for p in (out / "models").rglob("*") if p.is_file()}
     assert before == after
     assert rows_without_timing(out) == rows_before

@@ -2,7 +2,6 @@
 and shot count; targets of classification tasks are among the options."""
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -100,13 +99,11 @@ def test_heldout_mixture_excludes_cluster(small_registry):
     assert len(list(ds.take(5).as_numpy_iterator())) == 5
 
 
-def test_import_and_register_everything_is_fast():
-    # CPU time of the child, not wall time: the suite shares 2 cores with other work.
-    code = ("import time; t=time.process_time(); import flan_repro.registry.tasks as T, "
-            "flan_repro.registry.mixtures as M; n=len(T.register_all()); m=len(M.register_all());"
-            " print(n, m, time.process_time()-t)")
+def test_import_and_register_everything_in_a_fresh_process():
+    # Registration time is measured by `make bench`, never asserted here.
+    code = ("import flan_repro.registry.tasks as T, flan_repro.registry.mixtures as M; "
+            "n=len(T.register_all()); m=len(M.register_all()); print(n, m)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
-    n_tasks, n_mix, seconds = int(out[0]), int(out[1]), float(out[2])
+    n_tasks, n_mix = int(out[0]), int(out[1])
     assert n_tasks > 2000 and n_mix == 12 * (3 + 3 + 4) + 7 * 3
-    assert seconds < 10, f"registering {n_tasks} tasks took {seconds:.1f}s"
