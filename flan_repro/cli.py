@@ -20,6 +20,7 @@ COMMANDS = {
     "ablation": "flan_repro.ablation.command",
     "report": "flan_repro.ablation.report_command",
     "reproduce": "flan_repro.ablation.reproduce",
+    "bench": "flan_repro.bench.command",
 }
 # commands that take free-form `--gin.NAME=VALUE` arguments
 PASSTHROUGH = {"train"}

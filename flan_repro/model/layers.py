@@ -5,7 +5,8 @@ Conventions (kept identical to t5x so t5x checkpoints map 1:1):
     `nn.with_logical_partitioning`; a sharding step maps them onto a
     ('data', 'model') mesh with logical-axis rules;
   * attention projections are 3-D: query/key/value kernels [embed, heads, kv],
-    output kernel [heads, kv, embed]; attention is written as einsums;
+    output kernel [heads, kv, embed]; attention is written as einsums (projections
+    run as flattened 2-D matmuls, see `project`: same math, faster on XLA:CPU);
   * no biases anywhere; T5-style RMSNorm; gated-GELU (tanh approximation) MLP;
   * T5 does not scale q.k by 1/sqrt(d_kv) (it is folded into the query init);
   * attention masks are additive float32 biases of shape [batch, 1, q, k]
@@ -13,6 +14,7 @@ Conventions (kept identical to t5x so t5x checkpoints map 1:1):
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Callable, Optional, Tuple
 
@@ -62,7 +64,75 @@ class Einsum(nn.Module):
   @nn.compact
   def __call__(self, x: Array) -> Array:
     kernel = _param(self, 'kernel', self.kernel_init, self.shape, self.axes)
-    return jnp.einsum(self.equation, x.astype(self.dtype), kernel.astype(self.dtype))
+    return project(self.equation, x.astype(self.dtype), kernel.astype(self.dtype))
+
+
+@functools.lru_cache(maxsize=None)
+def _matmul_split(equation: str) -> Optional[Tuple[int, int]]:
+  """(#leading x axes kept, #contracted axes) if `equation` is a plain matmul in disguise.
+
+  That is x = P + C, kernel = C + S, out = P + S (no repeated or summed-out letters), e.g.
+  'bld,dhk->blhk' or 'bqhd,hdD->bqD'. Otherwise None.
+  """
+  lhs, out = equation.replace(' ', '').split('->')
+  a, b = lhs.split(',')
+  if any(len(set(t)) != len(t) for t in (a, b, out)):
+    return None
+  for n in range(1, min(len(a), len(b)) + 1):
+    if a[len(a) - n:] == b[:n] and out == a[:len(a) - n] + b[n:]:
+      return len(a) - n, n
+  return None
+
+
+def project(equation: str, x: Array, kernel: Array, **kwargs) -> Array:
+  """`jnp.einsum(equation, x, kernel)`, as one 2-D matmul whenever the equation allows.
+
+  Same math as the einsum. Why: XLA:CPU lowers a multi-axis contraction such as
+  'bld,dhk->blhk' (and its gradients, which contract over b and l) with transposed
+  copies of activations around the dots; flattening to [tokens, in] @ [in, out] (a free
+  reshape of row-major arrays) lets every forward and backward dot read its operands
+  in place. Measured ~2x faster for the gated-GELU MLP's forward+backward.
+  """
+  split = _matmul_split(equation)
+  if (split is None or x.ndim != sum(split) or set(kwargs) - {'preferred_element_type'}
+      or tuple(kernel.shape[:split[1]]) != tuple(x.shape[split[0]:])):
+    return jnp.einsum(equation, x, kernel, **kwargs)
+  keep, contract = split
+  lead, inner = x.shape[:keep], x.shape[keep:]
+  tail = kernel.shape[contract:]
+  k = math.prod(inner)
+  dtype = jnp.result_type(x, kernel)
+  y = _matmul(x.reshape(-1, k).astype(dtype), kernel.reshape(k, -1).astype(dtype),
+              kwargs.get('preferred_element_type'))
+  return y.reshape(*lead, *tail)
+
+
+_MATMUL_DIMS = (((1,), (0,)), ((), ()))
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _matmul(x: Array, w: Array, preferred_element_type=None) -> Array:
+  """[n, k] @ [k, m] with the gradients jax's own dot_general rules give, but with the
+  weight gradient computed as (x^T materialised) @ g. XLA:CPU otherwise folds the
+  transpose into a dot that contracts the token axis of both operands, which runs
+  1.2-1.45x slower than the plain [k, n] @ [n, m] after a cheap copy of the activations."""
+  return jax.lax.dot_general(x, w, _MATMUL_DIMS, preferred_element_type=preferred_element_type)
+
+
+def _matmul_fwd(x, w, preferred_element_type):
+  return _matmul(x, w, preferred_element_type), (x, w)
+
+
+def _matmul_bwd(preferred_element_type, res, g):
+  x, w = res
+  dx = jax.lax.dot_general(g, w, (((1,), (1,)), ((), ())),
+                           preferred_element_type=preferred_element_type)
+  x_t = jax.lax.optimization_barrier(x.T)   # keep the transpose a copy, not a dot layout
+  dw = jax.lax.dot_general(x_t, g, _MATMUL_DIMS, preferred_element_type=preferred_element_type)
+  return dx.astype(x.dtype), dw.astype(w.dtype)
+
+
+_matmul.defvjp(_matmul_fwd, _matmul_bwd)
 
 
 class Embed(nn.Module):
@@ -79,8 +149,8 @@ class Embed(nn.Module):
     return jnp.take(self.embedding, tokens.astype(jnp.int32), axis=0).astype(self.dtype)
 
   def attend(self, x: Array) -> Array:
-    return jnp.einsum('bld,vd->blv', x.astype(self.dtype), self.embedding.astype(self.dtype),
-                      preferred_element_type=jnp.float32)
+    return project('bld,dv->blv', x.astype(self.dtype), self.embedding.astype(self.dtype).T,
+                   preferred_element_type=jnp.float32)
 
 
 # ----------------------------------------------------------------------------- positions & masks
@@ -188,8 +258,42 @@ def add_biases(*biases: Optional[Array]) -> Optional[Array]:
   out = None
   for b in biases:
     if b is not None:
-      out = b if out is None else out + b
+      out = b if out is None else _broadcast_add(
+          out, b, (tuple(out.shape), jnp.dtype(out.dtype), tuple(b.shape), jnp.dtype(b.dtype)))
   return out
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _broadcast_add(a: Array, b: Array, meta) -> Array:
+  """`a + b` with numpy broadcasting. The gradient of a bias broadcast over the batch
+  (the relative position bias [1, h, q, k] against a [b, 1, q, k] mask) sums over axis 0
+  as a ones-vector product: XLA:CPU runs that reduction of [b, h, q, k] ~7x faster as a
+  product than as a reduce over the leading axis. `meta`: (a.shape, a.dtype, b.shape,
+  b.dtype), static."""
+  del meta
+  return a + b
+
+
+def _broadcast_add_fwd(a, b, meta):
+  return a + b, None
+
+
+def _sum_to(g: Array, shape: Tuple[int, ...]) -> Array:
+  """Sum the broadcast cotangent `g` back to `shape` (same rank or fewer leading dims)."""
+  while g.ndim > len(shape):
+    g = jnp.tensordot(jnp.ones((g.shape[0],), g.dtype), g, axes=([0], [0]))
+  if shape and g.shape[0] != shape[0] and shape[0] == 1:
+    g = jnp.tensordot(jnp.ones((g.shape[0],), g.dtype), g, axes=([0], [0]))[None]
+  axes = tuple(i for i, (n, m) in enumerate(zip(g.shape, shape)) if n != m)
+  return jnp.sum(g, axis=axes, keepdims=True) if axes else g
+
+
+def _broadcast_add_bwd(meta, _, g):
+  a_shape, a_dtype, b_shape, b_dtype = meta
+  return _sum_to(g, a_shape).astype(a_dtype), _sum_to(g, b_shape).astype(b_dtype)
+
+
+_broadcast_add.defvjp(_broadcast_add_fwd, _broadcast_add_bwd)
 
 
 # ----------------------------------------------------------------------------- sublayers
@@ -309,8 +413,8 @@ class LogitsHead(nn.Module):
     kernel = _param(self, 'kernel', variance_scaling(1.0, 'fan_in', 'truncated_normal'),
                     (cfg.d_model, cfg.vocab_size), ('embed', 'vocab'))
     dt = jnp.dtype(cfg.dtype)
-    return jnp.einsum('bld,dv->blv', y.astype(dt), kernel.astype(dt),
-                      preferred_element_type=jnp.float32)
+    return project('bld,dv->blv', y.astype(dt), kernel.astype(dt),
+                   preferred_element_type=jnp.float32)
 
 
 def token_log_probs(logits: Array, targets: Array) -> Array:

@@ -1,0 +1,83 @@
+"""The speed changes are math-preserving: each fast path equals the plain formulation."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from flan_repro.model import layers as L
+from flan_repro.train import optim
+
+
+@pytest.mark.parametrize("equation,x_shape,k_shape", [
+    ("bld,dhk->blhk", (2, 5, 8), (8, 3, 4)),
+    ("bqhd,hdD->bqD", (2, 5, 3, 4), (3, 4, 8)),
+    ("bld,df->blf", (2, 5, 8), (8, 16)),
+    ("blf,fd->bld", (2, 5, 16), (16, 8)),
+    ("bqhd,bkhd->bhqk", (2, 5, 3, 4), (2, 6, 3, 4)),        # not a matmul: plain einsum
+])
+def test_project_matches_einsum_values_and_grads(equation, x_shape, k_shape):
+    kx, kk, kg = jax.random.split(jax.random.PRNGKey(0), 3)
+    x = jax.random.normal(kx, x_shape)
+    k = jax.random.normal(kk, k_shape)
+    out_shape = jnp.einsum(equation, x, k).shape
+    g = jax.random.normal(kg, out_shape)
+    fast = lambda x, k: jnp.sum(L.project(equation, x, k) * g)
+    ref = lambda x, k: jnp.sum(jnp.einsum(equation, x, k) * g)
+    np.testing.assert_allclose(L.project(equation, x, k), jnp.einsum(equation, x, k),
+                               rtol=1e-5, atol=1e-5)
+    for a, b in zip(jax.grad(fast, (0, 1))(x, k), jax.grad(ref, (0, 1))(x, k)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_project_keeps_preferred_element_type_and_bf16():
+    x = jnp.ones((2, 3, 4), jnp.bfloat16)
+    k = jnp.ones((4, 5), jnp.bfloat16)
+    assert L.project("bld,dv->blv", x, k).dtype == jnp.bfloat16
+    assert L.project("bld,dv->blv", x, k, preferred_element_type=jnp.float32).dtype == \
+        jnp.float32
+    gx, gk = jax.grad(lambda x, k: jnp.sum(L.project("bld,dv->blv", x, k).astype(jnp.float32)),
+                      (0, 1))(x, k)
+    assert gx.dtype == jnp.bfloat16 and gk.dtype == jnp.bfloat16
+
+
+@pytest.mark.parametrize("a_shape,b_shape", [
+    ((1, 4, 5, 6), (3, 1, 5, 6)), ((3, 4, 5, 6), (3, 1, 5, 6)), ((1, 4, 5, 6), (1, 1, 5, 6))])
+def test_add_biases_grads_match_plain_add(a_shape, b_shape):
+    ka, kb, kw = jax.random.split(jax.random.PRNGKey(1), 3)
+    a, b = jax.random.normal(ka, a_shape), jax.random.normal(kb, b_shape)
+    w = jax.random.normal(kw, jnp.broadcast_shapes(a_shape, b_shape))
+    fast = jax.grad(lambda a, b: jnp.sum(L.add_biases(a, b) * w), (0, 1))(a, b)
+    ref = jax.grad(lambda a, b: jnp.sum((a + b) * w), (0, 1))(a, b)
+    for x, y in zip(fast, ref):
+        assert x.shape == y.shape
+        np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("mps,wd", [(False, None), (True, None), (False, 0.01)])
+def test_fast_adafactor_matches_optax(mps, wd):
+    params = {"embed": jnp.full((300, 130), 0.1), "head": jnp.full((130, 300), 0.2),
+              "attn": jnp.full((130, 3, 20), 0.1), "scale": jnp.ones((130,)),
+              "mlp": jnp.full((130, 260), 0.05)}
+    lr = optax.constant_schedule(1e-3)
+    ref = optax.adafactor(lr, multiply_by_parameter_scale=mps, weight_decay_rate=wd)
+    new = optim.adafactor(lr, multiply_by_parameter_scale=mps, weight_decay_rate=wd)
+    sr, sn = ref.init(params), new.init(params)
+    assert jax.tree.structure(sr) == jax.tree.structure(sn)     # checkpoints interchangeable
+    pr = pn = params
+    for i in range(3):
+        g = jax.tree.map(lambda p: jax.random.normal(jax.random.PRNGKey(i), p.shape), params)
+        ur, sr = jax.jit(ref.update)(g, sr, pr)
+        un, sn = jax.jit(new.update)(g, sn, pn)
+        pr, pn = optax.apply_updates(pr, ur), optax.apply_updates(pn, un)
+        for a, b in zip(jax.tree.leaves(ur), jax.tree.leaves(un)):
+            np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-9)
+    for a, b in zip(jax.tree.leaves(sr), jax.tree.leaves(sn)):
+        np.testing.assert_allclose(a, b, rtol=2e-5)
+
+
+def test_make_optimizer_adafactor_state_is_optax_shaped():
+    opt, _ = optim.make_optimizer(name="adafactor")
+    p = {"w": jnp.ones((256, 300))}
+    ref = optax.adafactor(optax.constant_schedule(3e-5), multiply_by_parameter_scale=False)
+    assert jax.tree.structure(opt.init(p)) == jax.tree.structure(ref.init(p))
