@@ -12,7 +12,9 @@ with alternating repetitions; medians. tokens/step = batch * (inputs + targets).
 FLOPs/s (analytic, see flan_repro/bench/train_step.py) over the best FLOP/s of a 2048x2048
 float32 jnp.dot sampled during the run. Packing: share of non-padding tokens of the toy
 training mixture at toy and FLAN lengths, with and without packing. Evaluation benchmarks
-(flan_repro.evaluate.bench, if present): rank classification and greedy generation.
+(flan_repro.evaluate.bench, if present): rank classification (encode once vs re-encode vs
+HF PyTorch T5 with the same weights; decoder-only prefix reuse vs per pair) and greedy
+generation.
 Writes everything to --out (bench/results.json).
 """
 from __future__ import annotations
@@ -79,7 +81,8 @@ def _eval_benches(log) -> dict:
     except ImportError as e:
         return {"skipped": f"flan_repro.evaluate.bench not importable ({e})"}
     out = {}
-    for name in ("bench_rank_classification", "bench_generation"):
+    for name in ("bench_rank_classification", "bench_prefix_lm_rank_classification",
+                 "bench_generation"):
         fn = getattr(eval_bench, name, None)
         if fn is None:
             out[name] = {"skipped": "not defined in flan_repro.evaluate.bench"}
@@ -129,7 +132,7 @@ def _f(x, fmt="{:.3f}"):
     return fmt.format(x)
 
 
-def format_report(r: dict) -> str:
+def _train_step_lines(r: dict) -> list:
     lines = []
     ts = r["train_step"]
     s = ts["shapes"]
@@ -175,6 +178,56 @@ def format_report(r: dict) -> str:
                            ("step_s", "whole step")):
             share = b[key] / b["step_s"] if b["step_s"] else float("nan")
             lines.append(f"     {label:<30}{b[key]:>8.3f} s {share:>7.1%}")
+    return lines
+
+
+def _rank_classification_lines(e: dict) -> list:
+    lines = []
+    rc = e.get("bench_rank_classification", {})
+    if "results" in rc:
+        torch_info = rc.get("torch", {})
+        lines.append(f"   rank classification, T5, examples/s ({rc.get('num_examples')} examples, "
+                     f"inputs {rc.get('input_length')}, options {rc.get('option_length')} tokens, "
+                     f"{rc.get('batch_size')} examples/batch; best of {rc.get('repeats')} "
+                     "interleaved runs)")
+        lines.append(f"     {'options':>7}{'encode once':>13}{'re-encode':>11}{'speedup':>9}"
+                     f"{'torch once':>12}{'ours/torch':>12}{'|dlogp| re':>12}"
+                     f"{'|dlogp| torch':>15}")
+        for row in rc["results"]:
+            lines.append(f"     {row['options']:>7}{row['encode_once_examples_per_s']:>13.1f}"
+                         f"{row['reencode_examples_per_s']:>11.1f}{row['speedup']:>8.2f}x"
+                         f"{_f(row.get('torch_examples_per_s'), '{:.1f}'):>12}"
+                         f"{_f(row.get('ours_over_torch'), '{:.2f}x'):>12}"
+                         f"{row['max_abs_logprob_diff']:>12.1e}"
+                         f"{_f(row.get('max_abs_logprob_diff_torch'), '{:.1e}'):>15}")
+        if "note" in torch_info:
+            lines.append(f"     torch: {torch_info['note']}")
+        elif torch_info:
+            lines.append(f"     torch: {torch_info.get('model')}, torch "
+                         f"{torch_info.get('torch')}, transformers "
+                         f"{torch_info.get('transformers')}, {torch_info.get('threads')} "
+                         f"thread(s) (the faster of {torch_info.get('default_threads')} and 1), "
+                         f"attention {torch_info.get('attn_implementation')}; our weights")
+    elif rc:
+        lines.append(f"   rank classification: {rc}")
+    pl = e.get("bench_prefix_lm_rank_classification", {})
+    if "results" in pl:
+        m = pl["model"]
+        lines.append(f"   rank classification, decoder-only prefix LM ({m.get('num_layers')} "
+                     f"layers, d_model {m.get('d_model')}; {pl.get('num_examples')} examples, inputs "
+                     f"{pl.get('input_length')}, options {pl.get('option_length')} tokens), "
+                     "examples/s: prefix run once and reused vs one pass per (input, option) pair")
+        for row in pl["results"]:
+            lines.append(f"     {row['options']} options: {row['prefix_reuse_examples_per_s']:.1f}"
+                         f" vs {row['per_pair_examples_per_s']:.1f} ({row['speedup']:.2f}x), "
+                         f"max |dlogp| {row['max_abs_logprob_diff']:.1e}")
+    elif pl:
+        lines.append(f"   decoder-only rank classification: {pl}")
+    return lines
+
+
+def format_report(r: dict) -> str:
+    lines = _train_step_lines(r) if "train_step" in r else []
     if "packing" in r:
         p = r["packing"]
         lines.append(f"\n== packing efficiency (non-padding share), mixture {p['mixture']}, toy "
@@ -192,16 +245,7 @@ def format_report(r: dict) -> str:
         lines.append("\n== evaluation benchmarks (flan_repro.evaluate.bench)")
         if "skipped" in e:
             lines.append(f"   skipped: {e['skipped']}")
-        rc = e.get("bench_rank_classification", {})
-        if "results" in rc:
-            lines.append(f"   rank classification, examples/s ({rc.get('num_examples')} examples, "
-                         f"inputs {rc.get('input_length')}): encode once vs re-encode per option")
-            for row in rc["results"]:
-                lines.append(f"     {row['options']} options: {row['encode_once_examples_per_s']:.1f}"
-                             f" vs {row['reencode_examples_per_s']:.1f} ({row['speedup']:.2f}x), "
-                             f"max |dlogp| {row['max_abs_logprob_diff']:.1e}")
-        elif rc:
-            lines.append(f"   rank classification: {rc}")
+        lines.extend(_rank_classification_lines(e))
         g = e.get("bench_generation", {})
         if "cached_tokens_per_s" in g:
             lines.append(f"   greedy generation tokens/s: KV cache {g['cached_tokens_per_s']:.0f} vs "
@@ -209,7 +253,8 @@ def format_report(r: dict) -> str:
                          f"tokens: {g.get('identical_tokens')}")
         elif g:
             lines.append(f"   generation: {g}")
-    lines.append(f"\n(total {r.get('wall_s', 0):.0f} s; host {r['host'].get('cpu')}, "
-                 f"{r['host'].get('cpu_count')} cores, load at start "
-                 f"{_f((r['host'].get('loadavg_at_start') or [None])[0], '{:.2f}')})")
+    host = r.get("host", {})
+    lines.append(f"\n(total {r.get('wall_s', 0):.0f} s; host {host.get('cpu')}, "
+                 f"{host.get('cpu_count')} cores, load at start "
+                 f"{_f((host.get('loadavg_at_start') or [None])[0], '{:.2f}')})")
     return "\n".join(lines)

@@ -7,8 +7,10 @@ Pure building blocks on Python/numpy data:
   aggregate            mean over templates, best-dev template, cluster averages
 Model-facing:
   checkpoint           our model dirs, hf:DIR, t5x:DIR -> (config, params), checked first
-  scoring              log p(option | input), encoder run once per example
+  scoring              log p(option | input), encoder (decoder-only: input prefix) run
+                       once per example
   generation           greedy decoding with a KV cache
+  layer_math           the models' layers as functions of their params (for the caches)
   runner               a held-out cluster, every template -> per-dataset JSON and summary
   command / score_command / bench   the `eval` and `score` commands, benchmarks
 

@@ -5,11 +5,10 @@ keys/values are projected once from its output; self-attention keys/values of th
 tokens generated so far live in a [batch, max_decode_length, heads, d_kv] cache per
 layer, filled one position per step. One step feeds only the newest token. The model
 class (`model/t5.py`) has no cache, so `_cached_step` re-assembles the decoder from
-the SAME Flax sublayers with the model's own parameter subtrees
-(`L.RMSNorm`, `L.Einsum` projections, `L.GatedGeluMlp`, `L.Embed` applied with
-`params['decoder']['layers_i'][...]`) and writes out only what the cache changes:
-the attention core over the cache, the causal mask and the relative position bias
-of query position t (`L.relative_position_bucket_table`, as `RelativePositionBias`).
+the SAME Flax sublayers with the model's own parameter subtrees (`layer_math.py`,
+shared with the scorer's decoder-only prefix reuse) and writes out only what the
+cache changes: the attention core over the cache, the causal mask and the relative
+position bias of query position t.
 
 Uncached reference: `T5.decode` over the whole [batch, max_decode_length] prefix
 buffer at every step, reading the logits of position t. Both paths are jitted
@@ -36,71 +35,20 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from flan_repro.evaluate import layer_math as M
 from flan_repro.evaluate.checkpoint import LoadedModel, as_loaded_model
 from flan_repro.evaluate.scoring import (DEFAULT_MAX_INPUT_LENGTH, EOS_ID, MIN_INPUT_BUCKET,
                                          Text, bucket)
 from flan_repro.model import layers as L
 
 
-# --------------------------------------------------------------------------- layer math
-def _dtype(cfg):
-    return jnp.dtype(cfg.dtype)
-
-
-def _norm(cfg, p, x):
-    return L.RMSNorm(cfg.layer_norm_epsilon, _dtype(cfg)).apply({"params": p}, x)
-
-
-def _qkv(cfg, p, x):
-    """x [b, l, d] -> [b, l, heads, d_kv] with the attention's query/key/value kernel `p`."""
-    return L.Einsum((x.shape[-1], cfg.num_heads, cfg.d_kv), ("embed", "heads", "kv"),
-                    "bld,dhk->blhk", dtype=_dtype(cfg)).apply({"params": p}, x)
-
-
-def _out(cfg, p, o):
-    return L.Einsum((cfg.num_heads, cfg.d_kv, cfg.d_model), ("heads", "kv", "embed"),
-                    "bqhd,hdD->bqD", dtype=_dtype(cfg)).apply({"params": p}, o)
-
-
-def _attend(cfg, q, k, v, bias):
-    """MultiHeadAttention's core: no 1/sqrt(d) scaling, float32 logits and softmax."""
-    logits = jnp.einsum("bqhd,bkhd->bhqk", q, k, preferred_element_type=jnp.float32) + bias
-    weights = jax.nn.softmax(logits, axis=-1)
-    return jnp.einsum("bhqk,bkhd->bqhd", weights.astype(_dtype(cfg)), v)
-
-
-def _mlp(cfg, p, x):
-    return L.GatedGeluMlp(cfg.d_ff, 0.0, _dtype(cfg)).apply({"params": p}, x)
-
-
-def _embed(cfg, params, tokens):
-    return L.Embed(cfg.vocab_size, cfg.d_model, _dtype(cfg)).apply(
-        {"params": params["token_embedder"]}, tokens)
-
-
-def _logits(cfg, params, y):
-    """LogitsHead: untied `logits_dense`, or the tied embedding with d_model**-0.5."""
-    dt = _dtype(cfg)
-    if cfg.tie_word_embeddings:
-        emb = params["token_embedder"]["embedding"]
-        return jnp.einsum("bld,vd->blv", (y * (cfg.d_model ** -0.5)).astype(dt), emb.astype(dt),
-                          preferred_element_type=jnp.float32)
-    kernel = params["decoder"]["logits_dense"]["kernel"]
-    return jnp.einsum("bld,dv->blv", y.astype(dt), kernel.astype(dt),
-                      preferred_element_type=jnp.float32)
-
-
+# --------------------------------------------------------------------------- cached steps
 def _self_bias(cfg, params, t, cache_len):
     """Relative position bias + causal mask for query position t over keys 0..cache_len-1."""
-    table = params["decoder"]["relpos_bias"]["rel_embedding"]           # [h, buckets]
-    m = cfg.relative_attention_max_distance
-    lut = jnp.asarray(L.relative_position_bucket_table(
-        False, cfg.relative_attention_num_buckets, m))
     keys = jnp.arange(cache_len)
-    buckets = lut[jnp.clip(keys - t, -m, m) + m]                         # [T]
-    pos = jnp.take(table, buckets, axis=1)[None, :, None, :]             # [1, h, 1, T]
-    mask = jnp.where(keys <= t, 0.0, L.NEG_INF).astype(jnp.float32)[None, None, None, :]
-    return pos + mask
+    pos = M.relative_position_bias(cfg, params["decoder"]["relpos_bias"]["rel_embedding"],
+                                   (keys - t)[None], bidirectional=False)[None]
+    return pos + M.additive_mask(keys <= t)[None, None, None, :]          # [1, h, 1, T]
 
 
 def _encode(cfg, params, inputs, input_mask):
@@ -116,26 +64,26 @@ def _cross_bias(input_mask):
 def _cached_step(cfg, params, token, t, caches, cross_kv, cross_bias):
     """One decoder step for the newest token [b]; returns logits [b, V] and new caches."""
     dec = params["decoder"]
-    x = _embed(cfg, params, token[:, None])                              # [b, 1, d]
+    x = M.embed(cfg, params, token[:, None])                              # [b, 1, d]
     self_bias = _self_bias(cfg, params, t, caches[0][0].shape[1])
     new_caches = []
     for i in range(cfg.num_decoder_layers):
         p = dec[f"layers_{i}"]
-        y = _norm(cfg, p["pre_self_attention_layer_norm"], x)
+        y = M.norm(cfg, p["pre_self_attention_layer_norm"], x)
         sa = p["self_attention"]
-        q, k, v = (_qkv(cfg, sa[n], y) for n in ("query", "key", "value"))
+        q, k, v = (M.qkv(cfg, sa[n], y) for n in ("query", "key", "value"))
         ck = jax.lax.dynamic_update_slice(caches[i][0], k.astype(caches[i][0].dtype), (0, t, 0, 0))
         cv = jax.lax.dynamic_update_slice(caches[i][1], v.astype(caches[i][1].dtype), (0, t, 0, 0))
         new_caches.append((ck, cv))
-        x = x + _out(cfg, sa["out"], _attend(cfg, q, ck, cv, self_bias))
-        y = _norm(cfg, p["pre_cross_attention_layer_norm"], x)
+        x = x + M.out(cfg, sa["out"], M.attend(cfg, q, ck, cv, self_bias))
+        y = M.norm(cfg, p["pre_cross_attention_layer_norm"], x)
         ca = p["encoder_decoder_attention"]
-        q = _qkv(cfg, ca["query"], y)
-        x = x + _out(cfg, ca["out"], _attend(cfg, q, *cross_kv[i], cross_bias))
-        y = _norm(cfg, p["pre_mlp_layer_norm"], x)
-        x = x + _mlp(cfg, p["mlp"], y)
-    y = _norm(cfg, dec["decoder_norm"], x)
-    return _logits(cfg, params, y)[:, 0], tuple(new_caches)
+        q = M.qkv(cfg, ca["query"], y)
+        x = x + M.out(cfg, ca["out"], M.attend(cfg, q, *cross_kv[i], cross_bias))
+        y = M.norm(cfg, p["pre_mlp_layer_norm"], x)
+        x = x + M.mlp(cfg, p["mlp"], y)
+    y = M.norm(cfg, dec["decoder_norm"], x)
+    return M.logits(cfg, params, y)[:, 0], tuple(new_caches)
 
 
 def _pick(logits, done, eos_id):
@@ -155,10 +103,10 @@ def _t5_greedy_cached(cfg, params, inputs, input_mask, eos_id, *, max_decode_len
     cross_bias = _cross_bias(input_mask)
     dec = params["decoder"]
     cross_kv = tuple(
-        tuple(_qkv(cfg, dec[f"layers_{i}"]["encoder_decoder_attention"][n], encoded)
+        tuple(M.qkv(cfg, dec[f"layers_{i}"]["encoder_decoder_attention"][n], encoded)
               for n in ("key", "value"))
         for i in range(cfg.num_decoder_layers))
-    zeros = jnp.zeros((b, T, cfg.num_heads, cfg.d_kv), _dtype(cfg))
+    zeros = jnp.zeros((b, T, cfg.num_heads, cfg.d_kv), M.dtype(cfg))
     caches = tuple((zeros, zeros) for _ in range(cfg.num_decoder_layers))
 
     def cond(s):

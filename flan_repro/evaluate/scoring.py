@@ -7,12 +7,18 @@ instead re-encodes the input once per option (`encode_once=False` here, kept as 
 reference and for `bench.py`); with 2-8 options of a long prompt the encoder is most
 of the work, so encoding once saves most of it.
 
-Decoder-only (prefix LM): each (input, option) pair is one row [input; option]
-exactly as `decoder_only.prefix_lm_features` lays out training examples
-(bidirectional over the input prefix, causal over the option), with the loss only on
-the option tokens. The shared input prefix is NOT reused across options (each pair
-is a full forward pass); a prefix KV cache would be the decoder-only counterpart of
-encode-once.
+Decoder-only (prefix LM): the model sees [input; option] exactly as
+`decoder_only.prefix_lm_features` lays out training examples: the prefix [0; input]
+(decoder input shifted right) attends bidirectionally within itself, the option
+causally to the prefix and to its own earlier tokens. Prefix positions never attend to
+option positions, so the prefix's keys/values and outputs are the same for every
+option: with `encode_once` (the default) the prefix runs ONCE per example, each
+layer's prefix keys/values are kept, and all option rows of the batch then run
+together, each gathering its example's prefix keys/values (`ex_index`) and attending
+to [prefix ; causal over its own tokens], at the positions (hence relative position
+biases) of the full pass. The prefix's last output predicts every option's first
+token. `encode_once=False` runs one full forward pass per (input, option) pair, the
+reference the tests compare against.
 
 Scores: the sum of the option's token log-probs INCLUDING its EOS (text options are
 tokenized as vocab.encode(text) + [EOS], as seqio's `add_eos=True` targets are), the
@@ -26,13 +32,14 @@ prompts put the options block and the question at the end and few-shot exemplars
 at the start, so the end is what the model must see. Targets are never trimmed.
 
 Fixed shapes: the example batch, the option-row batch and both lengths are padded
-up to powers of two (lengths at least 16 / 8, capped at the configured maximum; a
-run with several batches pads every example batch to the full `batch_size`), so a
-run compiles a handful of programs instead of one per batch. The jitted functions
-are module-level with the (hashable, frozen) config static, so every Scorer of the
-same model shares the compiled programs. Examples are sorted by length before
-batching (deterministically), which keeps padding low; results come back in the
-caller's order, and padding never changes a score beyond float rounding.
+up to powers of two (lengths at least 16 / 8, capped at the configured maximum, +1
+for the decoder-only prefix's leading 0; a run with several batches pads every
+example batch to the full `batch_size`), so a run compiles a handful of programs
+instead of one per batch. The jitted functions are module-level with the
+(hashable, frozen) config static, so every Scorer of the same model shares the
+compiled programs. Examples are sorted by length before batching (deterministically),
+which keeps padding low; results come back in the caller's order, and padding never
+changes a score beyond float rounding.
 """
 from __future__ import annotations
 
@@ -105,6 +112,55 @@ def _encdec_pairs(config, params, inputs, input_mask, dec_in, targets, weights):
 
 
 @functools.partial(jax.jit, static_argnums=0)
+def _prefix_lm_reuse(config, params, prefix, prefix_len, ex_index, dec_in, targets, weights):
+    """Decoder-only: prefix [B, Lp] = [0; input] once; option rows [N, Lt] reuse its K/V.
+
+    prefix_len [B] >= 1. Option row n belongs to example ex_index[n]; dec_in[n, 1:] are
+    its tokens fed to the model (option[:-1], at positions prefix_len + 0, 1, ...), and
+    dec_in[n, 0] stands for the prefix's last position, whose output predicts option[0].
+    """
+    from flan_repro.evaluate import layer_math as M
+    from flan_repro.model import layers as L
+    dec = params["decoder"]
+    table = dec["relpos_bias"]["rel_embedding"]
+    bidi = config.relative_attention_bidirectional
+    opt = dec_in[:, 1:]
+    n, q = opt.shape
+    k_pos = jnp.arange(prefix.shape[1])
+    prefix_bias = (M.relative_position_bias(config, table, k_pos[None] - k_pos[:, None], bidi)
+                   + M.additive_mask(k_pos[None] < prefix_len[:, None])[:, None, None])
+    row_len = jnp.take(prefix_len, ex_index)
+    q_pos = row_len[:, None] + jnp.arange(q)[None]                                 # [N, q]
+    to_prefix = (M.relative_position_bias(config, table, k_pos[None, None] - q_pos[..., None],
+                                          bidi)
+                 + M.additive_mask(k_pos[None] < row_len[:, None])[:, None, None])  # [N,h,q,Lp]
+    j = jnp.arange(q)
+    to_self = (M.relative_position_bias(config, table, j[None] - j[:, None], bidi)
+               + M.additive_mask(j[None] <= j[:, None]))                            # [h, q, q]
+    option_bias = jnp.concatenate(
+        [to_prefix, jnp.broadcast_to(to_self, (n,) + to_self.shape)], axis=-1)
+
+    x, z = M.embed(config, params, prefix), M.embed(config, params, opt)
+    for i in range(config.num_layers):
+        p = dec[f"layers_{i}"]
+        sa = p["self_attention"]
+        y = M.norm(config, p["pre_self_attention_layer_norm"], x)
+        qp, kp, vp = (M.qkv(config, sa[name], y) for name in ("query", "key", "value"))
+        x = x + M.out(config, sa["out"], M.attend(config, qp, kp, vp, prefix_bias))
+        x = x + M.mlp(config, p["mlp"], M.norm(config, p["pre_mlp_layer_norm"], x))
+        y = M.norm(config, p["pre_self_attention_layer_norm"], z)
+        qo, ko, vo = (M.qkv(config, sa[name], y) for name in ("query", "key", "value"))
+        ko = jnp.concatenate([jnp.take(kp, ex_index, axis=0), ko], axis=1)
+        vo = jnp.concatenate([jnp.take(vp, ex_index, axis=0), vo], axis=1)
+        z = z + M.out(config, sa["out"], M.attend(config, qo, ko, vo, option_bias))
+        z = z + M.mlp(config, p["mlp"], M.norm(config, p["pre_mlp_layer_norm"], z))
+    last = jnp.take_along_axis(x, (prefix_len - 1)[:, None, None], axis=1)         # [B, 1, d]
+    h = jnp.concatenate([jnp.take(last, ex_index, axis=0), z], axis=1)            # [N, Lt, d]
+    logits = M.logits(config, params, M.norm(config, dec["decoder_norm"], h))
+    return L.token_log_probs(logits, targets) * weights
+
+
+@functools.partial(jax.jit, static_argnums=0)
 def _prefix_lm_pairs(config, params, dec_in, targets, causal, weights):
     from flan_repro.model import layers as L
     from flan_repro.model.decoder_only import DecoderOnly
@@ -120,8 +176,9 @@ class Scorer:
     `model`: a LoadedModel, an in-memory (config, params) pair, or a checkpoint spec
     (see `checkpoint.py`). `vocab` (a seqio vocabulary) is needed only for text
     inputs; token-id inputs are used verbatim (no EOS is added to them).
-    `batch_size` caps the examples encoded together, `max_rows` the option rows
-    (decoder rows; (input, option) pairs for decoder-only / re-encoding).
+    `batch_size` caps the examples encoded (decoder-only: prefixes run) together,
+    `max_rows` the option rows per batch ((input, option) pairs on the per-pair paths,
+    `encode_once=False`).
     """
 
     def __init__(self, model, vocab=None, *, batch_size: int = 16, max_rows: int | None = None,
@@ -194,13 +251,17 @@ class Scorer:
                   option_ids: Sequence[Sequence[Sequence[int]]],
                   encode_once: bool | None = None) -> list[list[OptionScore]]:
         encode_once = self.encode_once if encode_once is None else encode_once
-        if self.model_type == "prefix_lm":
-            return self._score_pairs(input_ids, option_ids, self._prefix_lm_batch)
+        prefix_lm = self.model_type == "prefix_lm"
         if encode_once:
-            return self._score_encode_once(input_ids, option_ids)
-        return self._score_pairs(input_ids, option_ids, self._encdec_pairs_batch)
+            return self._score_encode_once(
+                input_ids, option_ids,
+                self._prefix_lm_reuse_batch if prefix_lm else self._encdec_once_batch)
+        return self._score_pairs(input_ids, option_ids,
+                                 self._prefix_lm_batch if prefix_lm else self._encdec_pairs_batch)
 
-    def _score_encode_once(self, xs, ys) -> list[list[OptionScore]]:
+    def _score_encode_once(self, xs, ys, run_batch) -> list[list[OptionScore]]:
+        """Batches of examples; `run_batch(b, inputs, rows)` scores all their option rows
+        (`rows`: (example index within the batch, option tokens)) -> log-probs [N, Lt]."""
         out: list[list[OptionScore] | None] = [None] * len(xs)
         order = sorted(range(len(xs)), key=lambda i: (-len(xs[i]), -len(ys[i]), i))
         batches, cur, rows = [], [], 0
@@ -215,32 +276,32 @@ class Scorer:
         for batch in batches:
             # a multi-batch run pads every example batch to the full size (fewer shapes)
             b = bucket(self.batch_size if len(batches) > 1 else len(batch))
-            lin = bucket(max(len(xs[i]) for i in batch), MIN_INPUT_BUCKET, self.max_input_length)
-            inputs = np.zeros((b, lin), np.int32)
-            for r, i in enumerate(batch):
-                inputs[r, :len(xs[i])] = xs[i]
-            mask = np.zeros((b, lin), bool)
-            for r, i in enumerate(batch):
-                mask[r, :len(xs[i])] = True
             pairs = [(r, i, k) for r, i in enumerate(batch) for k in range(len(ys[i]))]
-            n = bucket(len(pairs))
-            lt = bucket(max(len(ys[i][k]) for _, i, k in pairs), MIN_TARGET_BUCKET)
-            ex_index = np.zeros((n,), np.int32)
-            dec_in, targets, weights = (np.zeros((n, lt), np.int32), np.zeros((n, lt), np.int32),
-                                        np.zeros((n, lt), np.float32))
-            for row, (r, i, k) in enumerate(pairs):
-                t = ys[i][k]
-                ex_index[row] = r
-                targets[row, :len(t)] = t
-                dec_in[row, 1:len(t)] = t[:-1]
-                weights[row, :len(t)] = 1.0
-            lp = np.asarray(_encdec_encode_once(self.config, self.params, inputs, mask, ex_index,
-                                                dec_in, targets, weights))
+            lp = np.asarray(run_batch(b, [xs[i] for i in batch],
+                                      [(r, ys[i][k]) for r, i, k in pairs]))
             for i in batch:
                 out[i] = [None] * len(ys[i])
             for row, (r, i, k) in enumerate(pairs):
                 out[i][k] = _option_score(lp[row, :len(ys[i][k])])
         return out
+
+    def _encdec_once_batch(self, b, xs, rows):
+        lin = bucket(max(map(len, xs)), MIN_INPUT_BUCKET, self.max_input_length)
+        inputs, mask = np.zeros((b, lin), np.int32), np.zeros((b, lin), bool)
+        for r, x in enumerate(xs):
+            inputs[r, :len(x)] = x
+            mask[r, :len(x)] = True
+        return _encdec_encode_once(self.config, self.params, inputs, mask, *_option_rows(rows))
+
+    def _prefix_lm_reuse_batch(self, b, xs, rows):
+        # prefix = [0; input] (the shifted-right decoder input); padding examples are [0]
+        lp = bucket(max(map(len, xs)) + 1, MIN_INPUT_BUCKET, self.max_input_length + 1)
+        prefix, prefix_len = np.zeros((b, lp), np.int32), np.ones((b,), np.int32)
+        for r, x in enumerate(xs):
+            prefix[r, 1:len(x) + 1] = x
+            prefix_len[r] = len(x) + 1
+        return _prefix_lm_reuse(self.config, self.params, prefix, prefix_len,
+                                *_option_rows(rows))
 
     def _score_pairs(self, xs, ys, run_batch) -> list[list[OptionScore]]:
         """One row per (input, option) pair (re-encoding, or the decoder-only prefix LM)."""
@@ -288,6 +349,22 @@ class Scorer:
         return [lp[r, len(x):len(x) + len(t)] for r, (x, t) in enumerate(zip(xs, ys))]
 
 
+def _option_rows(rows):
+    """[(example index, option tokens)] -> ex_index [N], dec_in, targets, weights [N, Lt]
+    (N and Lt powers of two; padding rows point at example 0 with zero weights)."""
+    n = bucket(len(rows))
+    lt = bucket(max(len(t) for _, t in rows), MIN_TARGET_BUCKET)
+    ex_index = np.zeros((n,), np.int32)
+    dec_in, targets = np.zeros((n, lt), np.int32), np.zeros((n, lt), np.int32)
+    weights = np.zeros((n, lt), np.float32)
+    for row, (r, t) in enumerate(rows):
+        ex_index[row] = r
+        targets[row, :len(t)] = t
+        dec_in[row, 1:len(t)] = t[:-1]
+        weights[row, :len(t)] = 1.0
+    return ex_index, dec_in, targets, weights
+
+
 def _option_score(token_lp: np.ndarray) -> OptionScore:
     token_lp = np.asarray(token_lp, np.float32)
     return OptionScore(logprob=float(np.sum(token_lp, dtype=np.float64)),
@@ -297,7 +374,7 @@ def _option_score(token_lp: np.ndarray) -> OptionScore:
 def cache_sizes() -> dict[str, int]:
     """Compiled programs per jitted core (to check that bucketing bounds recompiles)."""
     return {f.__name__: f._cache_size() for f in (_encdec_encode_once, _encdec_pairs,
-                                                   _prefix_lm_pairs)}
+                                                   _prefix_lm_reuse, _prefix_lm_pairs)}
 
 
 __all__ = ["Scorer", "OptionScore", "bucket", "cache_sizes", "EOS_ID"]

@@ -1,8 +1,9 @@
-"""Scorer: encode-once rank scoring equals a naive per-option forward pass."""
+"""Scorer: encode-once (T5) / prefix-reuse (decoder-only) rank scoring equals a naive
+per-option forward pass."""
 import jax
 import numpy as np
 
-from flan_repro.evaluate.scoring import Scorer, bucket
+from flan_repro.evaluate.scoring import Scorer, bucket, cache_sizes
 from flan_repro.model import layers as L
 
 TOL = 1e-4
@@ -90,6 +91,33 @@ def test_prefix_lm_scores_equal_naive(tiny_decoder_only):
     got = Scorer((config, params), batch_size=4).score_ids(xs, ys)
     ref = [[naive_prefix_lm(config, params, x, t) for t in opts] for x, opts in zip(xs, ys)]
     assert _max_diff(got, ref) < TOL
+
+
+def test_prefix_reuse_equals_per_pair_forward(tiny_decoder_only):
+    """Decoder-only: the prefix run once per example, option rows reading its keys/values,
+    gives the scores and rankings of one full [input; option] pass per pair. Inputs of
+    1-30 tokens (relative distances past the exact position buckets), options of 1-8
+    tokens, 3-4 per example, three batches; lengths chosen so that every batch has the
+    same padded shape (one compile per path, a quick test)."""
+    config, params = tiny_decoder_only
+    rng = np.random.RandomState(2)
+    xs = [list(rng.randint(2, 2176, n)) + [1] for n in (0, 29, 17, 15, 22, 25, 16, 19, 27,
+                                                        21, 15, 23)]
+    ys = [[list(rng.randint(2, 2176, rng.randint(0, 8))) + [1] for _ in range(3 + i % 2)]
+          for i in range(len(xs))]
+    reuse = Scorer((config, params), batch_size=4, max_rows=16)
+    pairs = Scorer((config, params), batch_size=4, max_rows=16, encode_once=False)
+    compiled = cache_sizes()["_prefix_lm_reuse"]
+    got, ref = reuse.score_ids(xs, ys), pairs.score_ids(xs, ys)
+    assert cache_sizes()["_prefix_lm_reuse"] - compiled <= 1      # fixed shapes
+    diff = _max_diff(got, [[s.token_logprobs for s in row] for row in ref])
+    print(f"\n[prefix reuse vs per pair] max |dlogp| = {diff:.3g}")
+    assert diff <= TOL
+    assert [[s.num_tokens for s in row] for row in got] == [[len(t) for t in o] for o in ys]
+    for normed in (False, True):
+        a, _ = reuse.rank(xs, ys, length_normalized=normed)
+        b, _ = pairs.rank(xs, ys, length_normalized=normed)
+        assert a.predictions.tolist() == b.predictions.tolist()
 
 
 def test_buckets_are_powers_of_two_with_floor_and_cap():
