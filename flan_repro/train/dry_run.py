@@ -37,7 +37,7 @@ def dry_run(num_devices: int | None = None) -> str:
     mesh = partitioning.make_mesh()
     shard = partitioning.param_shardings(nn.get_partition_spec(boxed)["params"], mesh)
     p_bytes = _bytes_per_device(params, shard, mesh)
-    optimizer, _ = optim.make_optimizer()
+    optimizer, _ = optim.make_optimizer(run_steps=1)   # shapes only
     opt_state = jax.eval_shape(optimizer.init, params)
     o_bytes = sum(np.prod(x.shape) * np.dtype(x.dtype).itemsize
                   for x in jax.tree.leaves(opt_state))

@@ -11,7 +11,13 @@ import optax
 
 @gin.configurable
 def learning_rate_schedule(learning_rate: float = 3e-5, warmup_steps: int = 0,
-                           decay: str = "constant", total_steps: int | None = None):
+                           decay: str = "constant", total_steps: int | None = None,
+                           run_steps: int | None = None):
+    """`run_steps` (passed by the trainer, not a gin setting): the run's length, where a
+    linear decay ends unless `total_steps` is bound. The toy profile decays linearly to
+    zero: a constant rate leaves a tiny model's last checkpoint oscillating between
+    label biases, so seen-task accuracy depends on the step it stops at."""
+    total_steps = total_steps or run_steps
     if decay == "constant":
         sched = optax.constant_schedule(learning_rate)
     elif decay == "rsqrt":      # T5 pre-training: lr / sqrt(max(step, warmup))
@@ -33,9 +39,10 @@ def learning_rate_schedule(learning_rate: float = 3e-5, warmup_steps: int = 0,
 @gin.configurable
 def make_optimizer(name: str = "adafactor", weight_decay: float = 0.0,
                    clip_grad_norm: float | None = None, grad_accum_steps: int = 1,
-                   multiply_by_parameter_scale: bool = False):
-    """The optax transformation; `grad_accum_steps` > 1 wraps it in optax.MultiSteps."""
-    lr = learning_rate_schedule()
+                   multiply_by_parameter_scale: bool = False, run_steps: int | None = None):
+    """The optax transformation; `grad_accum_steps` > 1 wraps it in optax.MultiSteps.
+    `run_steps`: the run's length (for a linear decay), passed by the trainer."""
+    lr = learning_rate_schedule(run_steps=run_steps)
     if name == "adafactor":
         opt = adafactor(lr, multiply_by_parameter_scale=multiply_by_parameter_scale,
                         weight_decay_rate=weight_decay or None)

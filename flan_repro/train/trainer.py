@@ -136,7 +136,7 @@ def train(model_dir: str = gin.REQUIRED, mixture: str = gin.REQUIRED,
     model_dir.mkdir(parents=True, exist_ok=True)
     model, model_type, dummy_batch = build_model(model_config)
     mesh = partitioning.make_mesh()
-    optimizer, lr_schedule = optim.make_optimizer()
+    optimizer, lr_schedule = optim.make_optimizer(run_steps=train_steps)
 
     # ------------------------------------------------------------------ state
     boxed = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(seed), **dummy_batch()))
