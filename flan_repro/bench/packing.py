@@ -1,9 +1,10 @@
 """Packing efficiency: the share of non-padding tokens the model sees per batch.
 
 Measured with the training input pipeline itself (flan_repro.train.input_pipeline:
-DataConfig -> dataset() -> packing_efficiency) on a training mixture built from the toy
-source, at the toy profile's lengths (inputs 256 / targets 64) and at FLAN's
-(inputs 1024 / targets 256), with and without seqio packing.
+DataConfig -> stream() -> packing_efficiency, the batches the trainer reads) on a
+training mixture built from the toy source, at the toy profile's lengths (inputs 256 /
+targets 64) and at FLAN's (inputs 1024 / targets 256), unpacked and packed by `packer`
+("best_fit", the default, or "seqio" for seqio's next-fit packer).
 """
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ FLAN_LENGTHS = (1024, 256)
 
 def bench_packing(mixture: str = "flan_heldout_nli_instruction", *, num_batches: int = 20,
                   batch_size: int = 8, lengths=(("toy", TOY_LENGTHS), ("flan", FLAN_LENGTHS)),
-                  toy_train_size: int = 200, toy_eval_size: int = 20, seed: int = 0) -> dict:
+                  toy_train_size: int = 200, toy_eval_size: int = 20, seed: int = 0,
+                  packer: str = "best_fit") -> dict:
     """{"mixture", "num_batches", "batch_size", "rows": [{profile, inputs_length,
-    targets_length, pack, inputs_efficiency, targets_efficiency, tokens_efficiency,
-    examples_per_batch, seconds}]}; efficiencies are non-padding shares in [0, 1]."""
+    targets_length, pack, packer, inputs_efficiency, targets_efficiency,
+    tokens_efficiency, examples_per_batch, seconds}]}; efficiencies are non-padding
+    shares in [0, 1]."""
     from flan_repro.registry import configure
     from flan_repro.train import input_pipeline as ip
     configure(toy_train_size=toy_train_size, toy_eval_size=toy_eval_size)
@@ -29,10 +32,10 @@ def bench_packing(mixture: str = "flan_heldout_nli_instruction", *, num_batches:
         for pack in (False, True):
             cfg = ip.DataConfig(mixture=mixture, inputs_length=inputs_length,
                                 targets_length=targets_length, batch_size=batch_size,
-                                pack=pack, seed=seed)
+                                pack=pack, seed=seed, packer=packer)
             t = time.perf_counter()
             got: dict[str, list] = {}
-            for i, batch in enumerate(ip.dataset(cfg).as_numpy_iterator()):
+            for i, batch in enumerate(ip.stream(cfg)):
                 if i == num_batches:
                     break
                 for k, v in batch.items():
@@ -49,6 +52,7 @@ def bench_packing(mixture: str = "flan_heldout_nli_instruction", *, num_batches:
                 examples = float(batch_size)
             rows.append({"profile": profile, "inputs_length": inputs_length,
                          "targets_length": targets_length, "pack": pack,
+                         "packer": packer if pack else None,
                          "inputs_efficiency": eff["encoder_input_tokens"],
                          "targets_efficiency": eff["decoder_target_tokens"],
                          "tokens_efficiency": tokens, "examples_per_batch": examples,

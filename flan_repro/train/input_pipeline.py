@@ -6,17 +6,27 @@ them. So the batches of a run are produced once, written to one .npz file named 
 hash of everything that determines them, and read by step index. Resuming at step s
 reads batch s: the data position needs no checkpointing of its own. Streaming
 (`cache=False`) serves paper-scale runs, skipping `start_step` batches on resume.
+
+Packing: by default the mixture's examples are packed by `flan_repro.train.packing`,
+a window of examples at a time, into rows in seqio's packed layout (about 91% of the
+tokens are real at inputs 256 / targets 64, against 69% with seqio's next-fit packer,
+still available as `packer="seqio"`). Unpacked batches come from seqio's converters.
 """
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import os
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
+
+from flan_repro.train import packing
+
+PACKERS = ("best_fit", "seqio")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +40,12 @@ class DataConfig:
     model_type: str = "encoder_decoder"     # or "prefix_lm"
     shard_index: int = 0
     num_shards: int = 1
+    packer: str = "best_fit"       # with pack: "best_fit" (packing.py) or "seqio" (next-fit)
+    packing_window: int = 4096     # examples packed together by the best_fit packer
+
+    def __post_init__(self):
+        if self.packer not in PACKERS:
+            raise ValueError(f"DataConfig.packer must be one of {PACKERS}, got {self.packer!r}")
 
 
 def feature_converter(model_type: str, pack: bool):
@@ -47,6 +63,7 @@ def task_feature_lengths(cfg: DataConfig) -> dict:
 
 def dataset(cfg: DataConfig, split: str = "train", num_epochs: int | None = None,
             shuffle: bool = True):
+    """seqio's own pipeline (its feature converter packs or pads), as a tf.data.Dataset."""
     import seqio
     from flan_repro.registry.mixtures import ensure_registered
     ensure_registered(cfg.mixture)
@@ -57,17 +74,48 @@ def dataset(cfg: DataConfig, split: str = "train", num_epochs: int | None = None
         batch_size=cfg.batch_size, verbose=False)
 
 
+def example_windows(cfg: DataConfig, split: str = "train", num_epochs: int | None = None,
+                    shuffle: bool = True) -> Iterator[tuple[packing.Ragged, packing.Ragged]]:
+    """The mixture's examples as seqio's feature converters receive them (task
+    preprocessing done: tokenized, EOS appended, trimmed to the feature lengths), as
+    (inputs, targets), `cfg.packing_window` examples at a time; this host's shard only."""
+    import seqio
+    import tensorflow as tf
+    from flan_repro.registry.mixtures import ensure_registered
+    ensure_registered(cfg.mixture)
+    ds = seqio.get_mixture_or_task(cfg.mixture).get_dataset(
+        task_feature_lengths(cfg), split=split, shuffle=shuffle, seed=cfg.seed,
+        shard_info=seqio.ShardInfo(cfg.shard_index, cfg.num_shards), num_epochs=num_epochs,
+        trim_output_features=True)
+    ds = ds.map(lambda ex: {"inputs": ex["inputs"], "targets": ex["targets"],
+                            "inputs_length": tf.size(ex["inputs"]),
+                            "targets_length": tf.size(ex["targets"])},
+                num_parallel_calls=tf.data.AUTOTUNE)
+    for w in ds.padded_batch(cfg.packing_window).as_numpy_iterator():
+        yield (packing.Ragged.from_padded(w["inputs"], w["inputs_length"]),
+               packing.Ragged.from_padded(w["targets"], w["targets_length"]))
+
+
+def batches(cfg: DataConfig) -> Iterator[dict[str, np.ndarray]]:
+    """Endless numpy batches of `cfg.batch_size` rows, the same on every run with the same
+    config: packed by `packing` (best_fit) or by seqio's converters (pack=False or seqio)."""
+    if cfg.pack and cfg.packer == "best_fit":
+        return packing.packed_batches(
+            example_windows(cfg), cfg.model_type, (cfg.inputs_length, cfg.targets_length),
+            cfg.batch_size, cfg.seed)
+    return dataset(cfg).as_numpy_iterator()
+
+
 def stream(cfg: DataConfig, start_step: int = 0) -> Iterator[dict]:
     """Endless batches from `start_step` on (same order on every run with the same seed)."""
-    ds = dataset(cfg).skip(start_step)
-    for batch in ds.as_numpy_iterator():
-        yield batch
+    return itertools.islice(batches(cfg), start_step, None)
 
 
 def cache_key(cfg: DataConfig, num_steps: int) -> str:
     from flan_repro.registry.config import current
     reg = current()
     blob = json.dumps({"data": dataclasses.asdict(cfg), "steps": num_steps,
+                       "packer_version": packing.VERSION,
                        "registry": {k: getattr(reg, k) for k in reg.__dataclass_fields__},
                        "vocab": str(getattr(reg.vocab, "sentencepiece_model_file", ""))},
                       sort_keys=True, default=str)
