@@ -5,13 +5,25 @@ random, unpadded batch with Adafactor, in one process:
 
   ours   flan_repro.train.trainer.make_train_step(T5, optim.make_optimizer('adafactor'),
          dropout=False) under jax.jit with the state donated (as trainer.train runs it)
-  torch  transformers.T5ForConditionalGeneration (random init, same config, eager, 2 intra-op
-         threads) + transformers.optimization.Adafactor(lr=3e-5, scale_parameter=False,
-         relative_step=False, warmup_init=False): the same update rule as
+  torch  transformers.T5ForConditionalGeneration (random init, same architecture and
+         parameter count: see `hf_t5_v11` for the tying fix transformers 5.x needs; eager,
+         2 intra-op threads = the cores) + transformers.optimization.Adafactor(lr=3e-5,
+         scale_parameter=False, relative_step=False, warmup_init=False): the same update rule as
          optax.adafactor(multiply_by_parameter_scale=False) (decay t^-0.8, update clipping 1.0,
          eps 1e-30). HF factors every 2-D weight, optax only dims >= 128 (our 3-D attention
          kernels keep full second moments): a negligible difference in optimizer work.
          Loss: HF's `labels=` path (mean cross-entropy over target tokens), as ours.
+
+Host allocator: `flan-repro bench` calls trainer.tune_host_allocator (one glibc arena, no
+mmap, no trim) before either side starts. That is torch's best setting too, measured with
+each side alone in its own process (B1, 2026-11 on the shared 2-core VM): torch with glibc
+defaults takes 80-100k page faults per step and 2.3-3.3x the CPU-seconds per step of torch
+under the tuned allocator (1-2 faults per step), so sharing the setting does not handicap
+torch. Torch's inter-op threads made no measurable difference (eager T5 issues one op at a
+time). Torch's OpenMP pool is much more sensitive than XLA's to other processes taking the
+cores (its CPU-seconds per step grow with load as its threads spin), so a torch time that
+drifts upwards across repetitions while ours stays flat is co-tenant load, not state growth:
+read `mfu_cpu`/`cpu_s_median` and the per-repetition ratios, and bench on a quiet machine.
 
 Timing: both sides are warmed up; repetitions alternate jax/torch in ABBA order so load on
 the shared CPU hits both alike; medians are reported, and the speedup is the median of the
@@ -251,11 +263,10 @@ class TorchSide:
 
     def __init__(self, s: Shapes, seed: int = 0):
         import torch
-        from transformers import T5ForConditionalGeneration
         from transformers.optimization import Adafactor
         torch.manual_seed(seed)
         self.torch = torch
-        self.model = T5ForConditionalGeneration(s.hf_config())
+        self.model = hf_t5_v11(s)
         self.model.train()
         self.opt = Adafactor(self.model.parameters(), lr=3e-5, scale_parameter=False,
                              relative_step=False, warmup_init=False, clip_threshold=1.0,
@@ -280,6 +291,34 @@ class TorchSide:
 
     def last_loss(self) -> float:
         return float(self.loss)
+
+
+def hf_t5_v11(s: Shapes):
+    """HF T5ForConditionalGeneration with exactly our architecture and init scales.
+
+    transformers 5.x ignores `T5Config(tie_word_embeddings=False)`: the constructor only reads
+    it as "do not scale the decoder output by d_model**-0.5" (v1.1) and then forces tying, so
+    the lm_head *is* the input embedding (std-1 init, unscaled: logits of std ~16, loss ~100
+    at init). Setting the attribute after construction unties the head but also unties the
+    encoder's and decoder's input embeddings from `shared` (3 tables, 42M params instead of
+    our 26M), so they are re-tied here. The head is re-initialised like t5x's logits_dense
+    (std d_model**-0.5; HF uses std 1), which gives the same ~ln(vocab) loss at init as ours.
+    """
+    import torch
+    from transformers import T5ForConditionalGeneration
+    config = s.hf_config()
+    config.tie_word_embeddings = False
+    model = T5ForConditionalGeneration(config)
+    model.set_input_embeddings(model.shared)
+    with torch.no_grad():
+        torch.nn.init.normal_(model.lm_head.weight, std=s.d_model ** -0.5)
+    shared = model.shared.weight
+    if (model.config.scale_decoder_outputs or model.lm_head.weight is shared
+            or model.encoder.embed_tokens.weight is not shared
+            or model.decoder.embed_tokens.weight is not shared):
+        raise RuntimeError("transformers built a T5 that is not v1.1 (untied head, shared input "
+                           "embedding, unscaled decoder output); check its T5Config handling")
+    return model
 
 
 def torch_available() -> bool:

@@ -63,6 +63,24 @@ def test_flops_formula_b1():
     assert 100e9 < f["total"] < 110e9
 
 
+def test_torch_side_is_our_architecture():
+    """transformers 5.x ties T5's lm_head despite tie_word_embeddings=False; the bench must
+    time an untied head, one shared input embedding and the same parameter count as ours."""
+    if not ts.torch_available():
+        pytest.skip("torch/transformers not installed")
+    import jax
+    import numpy as np
+    from flan_repro.model import t5
+    model = ts.hf_t5_v11(ts.TINY)
+    assert model.lm_head.weight is not model.shared.weight
+    assert model.encoder.embed_tokens.weight is model.shared.weight
+    assert model.decoder.embed_tokens.weight is model.shared.weight
+    assert not model.config.scale_decoder_outputs
+    ours = t5.init_params(ts.TINY.t5_config(), jax.random.PRNGKey(0))
+    assert sum(p.numel() for p in model.parameters()) == sum(
+        np.size(x) for x in jax.tree.leaves(ours))
+
+
 @pytest.mark.slow
 def test_packing_efficiency_rows():
     from flan_repro.bench.packing import bench_packing
