@@ -2,7 +2,10 @@
 
   bench_rank_classification  examples/s of rank classification with the encoder run
                              once per example (ours) vs once per option (what
-                             lm-evaluation-harness does for seq2seq models), and vs HF
+                             lm-evaluation-harness does for seq2seq models; the flax
+                             model, whose attention XLA:CPU runs ~2.5x slower than
+                             `layer_math.attend` at 256 tokens, so `speedup` also
+                             contains that), and vs HF
                              transformers' PyTorch T5ForConditionalGeneration with OUR
                              weights scoring the same encode-once way, at 2, 3, 4 and 8
                              options, same data, same example batches

@@ -1,11 +1,15 @@
 """log p(option | input) for rank classification and `flan-repro score`.
 
-Encoder-decoder (T5): the encoder runs ONCE per example; all options of a batch of
-examples then go through the decoder together, each option row reading its
-example's encoder output through an index gather (`ex_index`). lm-evaluation-harness
-instead re-encodes the input once per option (`encode_once=False` here, kept as the
-reference and for `bench.py`); with 2-8 options of a long prompt the encoder is most
-of the work, so encoding once saves most of it.
+Encoder-decoder (T5): the encoder runs ONCE per example, and so does every decoder
+layer's cross-attention key/value projection of its output (for a long prompt and
+short options that projection, not the option tokens, is most of the decoder's
+work). The options of a batch of examples sit in [example, option slot] order: the
+self-attention, MLP and head run per option row, the cross-attention per example,
+all its option tokens querying its keys/values at once, so nothing is copied per
+option. This decoder is written out functionally (`layer_math.py`, also used by the
+KV-cached generation), as is the encoder, whose attention core is laid out for
+XLA:CPU there. lm-evaluation-harness instead re-encodes the input once per option
+(`encode_once=False` here: the flax model, kept as the reference and for `bench.py`).
 
 Decoder-only (prefix LM): the model sees [input; option] exactly as
 `decoder_only.prefix_lm_features` lays out training examples: the prefix [0; input]
@@ -31,11 +35,12 @@ kept). seqio's `append_eos_after_trim` would keep the start instead, but FLAN's
 prompts put the options block and the question at the end and few-shot exemplars
 at the start, so the end is what the model must see. Targets are never trimmed.
 
-Fixed shapes: the example batch, the option-row batch and both lengths are padded
-up to powers of two (lengths at least 16 / 8, capped at the configured maximum, +1
-for the decoder-only prefix's leading 0; a run with several batches pads every
-example batch to the full `batch_size`), so a run compiles a handful of programs
-instead of one per batch. The jitted functions are module-level with the
+Fixed shapes: the example batch, the decoder-only option-row batch and both lengths
+are padded up to powers of two (lengths at least 16 / 8, capped at the configured
+maximum, +1 for the decoder-only prefix's leading 0; a run with several batches pads
+every example batch to its largest); the T5 option slots per example are the batch's
+largest option count (a dataset has one or a few). So a run compiles a handful of
+programs instead of one per batch. The jitted functions are module-level with the
 (hashable, frozen) config static, so every Scorer of the same model shares the
 compiled programs. Examples are sorted by length before batching (deterministically),
 which keeps padding low; results come back in the caller's order, and padding never
@@ -84,18 +89,34 @@ class OptionScore:
 
 # --------------------------------------------------------------------------- jitted cores
 @functools.partial(jax.jit, static_argnums=0)
-def _encdec_encode_once(config, params, inputs, input_mask, ex_index, dec_in, targets, weights):
-    """Encoder on [B, Lin] once; decoder on [N, Lt] option rows gathering row ex_index[n]."""
+def _encdec_encode_once(config, params, inputs, input_mask, dec_in, targets, weights):
+    """Encoder and each decoder layer's cross-attention keys/values on [B, Lin] once; the
+    decoder on the option slots [B, O, Lt] (example b's options at [b, :]).
+
+    Self-attention, MLP and head run per option row ([B*O, Lt]); the cross-attention runs
+    per example, its O*Lt option-token queries against the example's own keys/values, so
+    neither the encoder output nor the keys/values are ever copied per option.
+    """
+    from flan_repro.evaluate import layer_math as M
     from flan_repro.model import layers as L
-    from flan_repro.model.t5 import T5
-    model = T5(config)
-    encoded = model.apply({"params": params}, inputs, encoder_input_mask=input_mask,
-                          method=T5.encode)
-    enc = jnp.take(encoded, ex_index, axis=0)
-    mask = jnp.take(input_mask, ex_index, axis=0)
-    logits = model.apply({"params": params}, enc, dec_in, encoder_input_mask=mask,
-                         method=T5.decode)
-    return L.token_log_probs(logits, targets) * weights
+    encoded = M.encode(config, params, inputs, input_mask)
+    cross_bias = M.padding_bias(input_mask)                                # [B, 1, 1, Lin]
+    dec = params["decoder"]
+    b, o, lt = dec_in.shape
+    self_bias = M.causal_bias(config, dec["relpos_bias"]["rel_embedding"], lt)  # [h, Lt, Lt]
+    x = M.embed(config, params, dec_in.reshape(b * o, lt))
+    for i, (ck, cv) in enumerate(M.cross_kv(config, params, encoded)):
+        p = dec[f"layers_{i}"]
+        sa, ca = p["self_attention"], p["encoder_decoder_attention"]
+        y = M.norm(config, p["pre_self_attention_layer_norm"], x)
+        q, k, v = (M.qkv(config, sa[name], y) for name in ("query", "key", "value"))
+        x = x + M.out(config, sa["out"], M.attend(config, q, k, v, self_bias))
+        y = M.norm(config, p["pre_cross_attention_layer_norm"], x).reshape(b, o * lt, -1)
+        y = M.attend(config, M.qkv(config, ca["query"], y), ck, cv, cross_bias)
+        x = x + M.out(config, ca["out"], y).reshape(x.shape)
+        x = x + M.mlp(config, p["mlp"], M.norm(config, p["pre_mlp_layer_norm"], x))
+    logits = M.logits(config, params, M.norm(config, dec["decoder_norm"], x))
+    return L.token_log_probs(logits, targets.reshape(b * o, lt)).reshape(b, o, lt) * weights
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -134,9 +155,7 @@ def _prefix_lm_reuse(config, params, prefix, prefix_len, ex_index, dec_in, targe
     to_prefix = (M.relative_position_bias(config, table, k_pos[None, None] - q_pos[..., None],
                                           bidi)
                  + M.additive_mask(k_pos[None] < row_len[:, None])[:, None, None])  # [N,h,q,Lp]
-    j = jnp.arange(q)
-    to_self = (M.relative_position_bias(config, table, j[None] - j[:, None], bidi)
-               + M.additive_mask(j[None] <= j[:, None]))                            # [h, q, q]
+    to_self = M.causal_bias(config, table, q, bidi)                               # [h, q, q]
     option_bias = jnp.concatenate(
         [to_prefix, jnp.broadcast_to(to_self, (n,) + to_self.shape)], axis=-1)
 
@@ -177,8 +196,8 @@ class Scorer:
     (see `checkpoint.py`). `vocab` (a seqio vocabulary) is needed only for text
     inputs; token-id inputs are used verbatim (no EOS is added to them).
     `batch_size` caps the examples encoded (decoder-only: prefixes run) together,
-    `max_rows` the option rows per batch ((input, option) pairs on the per-pair paths,
-    `encode_once=False`).
+    `max_rows` the option rows per batch (with `encode_once`: examples x the batch's
+    largest option count; (input, option) pairs on the per-pair paths).
     """
 
     def __init__(self, model, vocab=None, *, batch_size: int = 16, max_rows: int | None = None,
@@ -260,48 +279,65 @@ class Scorer:
                                  self._prefix_lm_batch if prefix_lm else self._encdec_pairs_batch)
 
     def _score_encode_once(self, xs, ys, run_batch) -> list[list[OptionScore]]:
-        """Batches of examples; `run_batch(b, inputs, rows)` scores all their option rows
-        (`rows`: (example index within the batch, option tokens)) -> log-probs [N, Lt]."""
+        """Batches of examples; `run_batch(b, inputs, options)` scores the options of each
+        input, returning their token log-probs [per example][per option]."""
         out: list[list[OptionScore] | None] = [None] * len(xs)
         order = sorted(range(len(xs)), key=lambda i: (-len(xs[i]), -len(ys[i]), i))
-        batches, cur, rows = [], [], 0
+        # a batch holds at most batch_size examples and max_rows option slots, a slot per
+        # option of its most-options example for every example (the encoder-decoder's layout)
+        batches, cur, slots = [], [], 0
         for i in order:
-            if cur and (len(cur) >= self.batch_size or rows + len(ys[i]) > self.max_rows):
+            if cur and (len(cur) >= self.batch_size
+                        or (len(cur) + 1) * max(slots, len(ys[i])) > self.max_rows):
                 batches.append(cur)
-                cur, rows = [], 0
+                cur, slots = [], 0
             cur.append(i)
-            rows += len(ys[i])
+            slots = max(slots, len(ys[i]))
         if cur:
             batches.append(cur)
+        # a multi-batch run pads every example batch to its largest (fewer shapes)
+        b = bucket(max(map(len, batches)))
         for batch in batches:
-            # a multi-batch run pads every example batch to the full size (fewer shapes)
-            b = bucket(self.batch_size if len(batches) > 1 else len(batch))
-            pairs = [(r, i, k) for r, i in enumerate(batch) for k in range(len(ys[i]))]
-            lp = np.asarray(run_batch(b, [xs[i] for i in batch],
-                                      [(r, ys[i][k]) for r, i, k in pairs]))
-            for i in batch:
-                out[i] = [None] * len(ys[i])
-            for row, (r, i, k) in enumerate(pairs):
-                out[i][k] = _option_score(lp[row, :len(ys[i][k])])
+            lps = run_batch(b, [xs[i] for i in batch], [ys[i] for i in batch])
+            for i, lp in zip(batch, lps):
+                out[i] = [_option_score(x) for x in lp]
         return out
 
-    def _encdec_once_batch(self, b, xs, rows):
+    def _encdec_once_batch(self, b, xs, ys):
         lin = bucket(max(map(len, xs)), MIN_INPUT_BUCKET, self.max_input_length)
         inputs, mask = np.zeros((b, lin), np.int32), np.zeros((b, lin), bool)
         for r, x in enumerate(xs):
             inputs[r, :len(x)] = x
             mask[r, :len(x)] = True
-        return _encdec_encode_once(self.config, self.params, inputs, mask, *_option_rows(rows))
+        slots = max(map(len, ys))
+        lt = bucket(max(len(t) for opts in ys for t in opts), MIN_TARGET_BUCKET)
+        dec_in, targets, weights = _teacher_forcing(
+            [(r * slots + k, t) for r, opts in enumerate(ys) for k, t in enumerate(opts)],
+            b * slots, lt)
+        lp = np.asarray(_encdec_encode_once(
+            self.config, self.params, inputs, mask,
+            *(a.reshape(b, slots, lt) for a in (dec_in, targets, weights))))
+        return [[lp[r, k, :len(t)] for k, t in enumerate(opts)] for r, opts in enumerate(ys)]
 
-    def _prefix_lm_reuse_batch(self, b, xs, rows):
+    def _prefix_lm_reuse_batch(self, b, xs, ys):
         # prefix = [0; input] (the shifted-right decoder input); padding examples are [0]
         lp = bucket(max(map(len, xs)) + 1, MIN_INPUT_BUCKET, self.max_input_length + 1)
         prefix, prefix_len = np.zeros((b, lp), np.int32), np.ones((b,), np.int32)
         for r, x in enumerate(xs):
             prefix[r, 1:len(x) + 1] = x
             prefix_len[r] = len(x) + 1
-        return _prefix_lm_reuse(self.config, self.params, prefix, prefix_len,
-                                *_option_rows(rows))
+        # option rows back to back, padded to a power of two; padding rows read example 0
+        ex_index = np.zeros((bucket(sum(map(len, ys))),), np.int32)
+        rows = [(r, t) for r, opts in enumerate(ys) for t in opts]
+        for row, (r, _) in enumerate(rows):
+            ex_index[row] = r
+        lt = bucket(max(len(t) for _, t in rows), MIN_TARGET_BUCKET)
+        out = np.asarray(_prefix_lm_reuse(
+            self.config, self.params, prefix, prefix_len, ex_index,
+            *_teacher_forcing(list(enumerate(t for _, t in rows)), len(ex_index), lt)))
+        starts = np.cumsum([0] + [len(opts) for opts in ys])
+        return [[out[s + k, :len(t)] for k, t in enumerate(opts)]
+                for s, opts in zip(starts, ys)]
 
     def _score_pairs(self, xs, ys, run_batch) -> list[list[OptionScore]]:
         """One row per (input, option) pair (re-encoding, or the decoder-only prefix LM)."""
@@ -320,14 +356,10 @@ class Scorer:
         lin = bucket(max(map(len, xs)), MIN_INPUT_BUCKET, self.max_input_length)
         lt = bucket(max(map(len, ys)), MIN_TARGET_BUCKET)
         inputs, mask = np.zeros((n, lin), np.int32), np.zeros((n, lin), bool)
-        dec_in, targets, weights = (np.zeros((n, lt), np.int32), np.zeros((n, lt), np.int32),
-                                    np.zeros((n, lt), np.float32))
-        for r, (x, t) in enumerate(zip(xs, ys)):
+        for r, x in enumerate(xs):
             inputs[r, :len(x)] = x
             mask[r, :len(x)] = True
-            targets[r, :len(t)] = t
-            dec_in[r, 1:len(t)] = t[:-1]
-            weights[r, :len(t)] = 1.0
+        dec_in, targets, weights = _teacher_forcing(enumerate(ys), n, lt)
         lp = np.asarray(_encdec_pairs(self.config, self.params, inputs, mask, dec_in, targets,
                                       weights))
         return [lp[r, :len(t)] for r, t in enumerate(ys)]
@@ -349,20 +381,16 @@ class Scorer:
         return [lp[r, len(x):len(x) + len(t)] for r, (x, t) in enumerate(zip(xs, ys))]
 
 
-def _option_rows(rows):
-    """[(example index, option tokens)] -> ex_index [N], dec_in, targets, weights [N, Lt]
-    (N and Lt powers of two; padding rows point at example 0 with zero weights)."""
-    n = bucket(len(rows))
-    lt = bucket(max(len(t) for _, t in rows), MIN_TARGET_BUCKET)
-    ex_index = np.zeros((n,), np.int32)
+def _teacher_forcing(rows, n, lt):
+    """[(row, option tokens)] -> decoder inputs (shifted right), targets, weights [n, lt];
+    rows not listed are padding (zero weights)."""
     dec_in, targets = np.zeros((n, lt), np.int32), np.zeros((n, lt), np.int32)
     weights = np.zeros((n, lt), np.float32)
-    for row, (r, t) in enumerate(rows):
-        ex_index[row] = r
+    for row, t in rows:
         targets[row, :len(t)] = t
         dec_in[row, 1:len(t)] = t[:-1]
         weights[row, :len(t)] = 1.0
-    return ex_index, dec_in, targets, weights
+    return dec_in, targets, weights
 
 
 def _option_score(token_lp: np.ndarray) -> OptionScore:

@@ -39,6 +39,14 @@ def tiny_t5():
 
 
 @pytest.fixture(scope="session")
+def tiny_t5_tied():
+    """tiny_t5 with two decoder layers and the head tied to the embedding."""
+    from flan_repro.model.t5 import T5Config
+    cfg = T5Config(**TINY, num_encoder_layers=1, num_decoder_layers=2, tie_word_embeddings=True)
+    return cfg, random_params(cfg, seed=3)
+
+
+@pytest.fixture(scope="session")
 def tiny_decoder_only():
     from flan_repro.model.decoder_only import DecoderOnlyConfig
     cfg = DecoderOnlyConfig(**TINY, num_layers=2)
