@@ -321,13 +321,17 @@ class MultiHeadAttention(nn.Module):
     key = nn.with_logical_constraint(key, ('batch', 'length', 'heads', 'kv'))
     value = nn.with_logical_constraint(value, ('batch', 'length', 'heads', 'kv'))
 
-    logits = jnp.einsum('bqhd,bkhd->bhqk', q, key, preferred_element_type=jnp.float32)
+    # heads-major copies, then plain batched matmuls: XLA:CPU fuses the mixed-layout
+    # einsums ('bqhd,bkhd->bhqk') into a slower program (3-8% of a toy or B1 train step;
+    # see evaluate/layer_math.attend for inference)
+    qh, kh, vh = (jnp.swapaxes(a, 1, 2) for a in (q, key, value))
+    logits = jnp.einsum('bhqd,bhkd->bhqk', qh, kh, preferred_element_type=jnp.float32)
     if bias is not None:
       logits = logits + bias
     weights = jax.nn.softmax(logits, axis=-1)
     if not deterministic and self.dropout_rate > 0.0:  # t5x: one mask shared over queries
       weights = nn.Dropout(self.dropout_rate, broadcast_dims=(-2,))(weights, deterministic=False)
-    out = jnp.einsum('bhqk,bkhd->bqhd', weights.astype(self.dtype), value)
+    out = jnp.swapaxes(jnp.einsum('bhqk,bhkd->bhqd', weights.astype(self.dtype), vh), 1, 2)
     return Einsum((h, k, d), ('heads', 'kv', 'embed'), 'bqhd,hdD->bqD',
                   variance_scaling(1.0, 'fan_in', 'normal', in_axis=(0, 1), out_axis=2),
                   self.dtype, name='out')(out)
