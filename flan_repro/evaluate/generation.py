@@ -39,7 +39,6 @@ from flan_repro.evaluate import layer_math as M
 from flan_repro.evaluate.checkpoint import LoadedModel, as_loaded_model
 from flan_repro.evaluate.scoring import (DEFAULT_MAX_INPUT_LENGTH, EOS_ID, MIN_INPUT_BUCKET,
                                          Text, bucket)
-from flan_repro.model import layers as L
 
 
 # --------------------------------------------------------------------------- cached steps
@@ -55,10 +54,6 @@ def _encode(cfg, params, inputs, input_mask):
     from flan_repro.model.t5 import T5
     return T5(cfg).apply({"params": params}, inputs, encoder_input_mask=input_mask,
                          method=T5.encode)
-
-
-def _cross_bias(input_mask):
-    return L.mask_to_bias(L.attention_mask(k_valid=input_mask))         # [b, 1, 1, Lin]
 
 
 def _cached_step(cfg, params, token, t, caches, cross_kv, cross_bias):
@@ -100,12 +95,8 @@ def _pick(logits, done, eos_id):
 def _t5_greedy_cached(cfg, params, inputs, input_mask, eos_id, *, max_decode_length):
     b, T = inputs.shape[0], max_decode_length
     encoded = _encode(cfg, params, inputs, input_mask)
-    cross_bias = _cross_bias(input_mask)
-    dec = params["decoder"]
-    cross_kv = tuple(
-        tuple(M.qkv(cfg, dec[f"layers_{i}"]["encoder_decoder_attention"][n], encoded)
-              for n in ("key", "value"))
-        for i in range(cfg.num_decoder_layers))
+    cross_bias = M.padding_bias(input_mask)                             # [b, 1, 1, Lin]
+    cross_kv = M.cross_kv(cfg, params, encoded)
     zeros = jnp.zeros((b, T, cfg.num_heads, cfg.d_kv), M.dtype(cfg))
     caches = tuple((zeros, zeros) for _ in range(cfg.num_decoder_layers))
 
