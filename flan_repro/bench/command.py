@@ -147,6 +147,10 @@ def _train_step_lines(r: dict) -> list:
     lines.append(f"   matmul peak (best {ts['matmul_peak_n']}^2 float32 jnp.dot over {ts['matmul_peak_samples']} "
                  f"runs in this process): {ts['matmul_peak_flops'] / 1e9:.1f} GFLOP/s; "
                  f"{ts['repetitions']} alternating repetitions x {ts['steps_per_rep']} step(s)")
+    if "torch_matmul_peak_flops" in ts:
+        lines.append(f"   (for context: torch's {ts['matmul_peak_n']}^2 float32 matmul peaks at "
+                     f"{ts['torch_matmul_peak_flops'] / 1e9:.1f} GFLOP/s here; MFU is against "
+                     "the best peak above)")
     head = (f"   {'side':<7}{'step s (median)':>16}{'min':>8}{'tokens/s':>10}"
             f"{'GFLOP/s':>9}{'MFU':>7}{'MFU paired':>11}{'MFU cpu':>9}{'loss':>9}")
     lines.append(head)

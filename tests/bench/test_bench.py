@@ -44,6 +44,7 @@ def test_train_step_keys_and_numbers(tiny_run):
     if ts.torch_available():
         assert _num(r["speedup_vs_torch"]) and r["speedup_vs_torch"] > 0
         assert "Adafactor" in r["torch_optimizer"]
+        assert _num(r["torch_matmul_peak_flops"]) and r["torch_matmul_peak_flops"] > 0
     b = r["breakdown"]
     for key in ("forward_s", "forward_backward_s", "optimizer_s", "step_s"):
         assert _num(b[key]) and b[key] > 0, key
