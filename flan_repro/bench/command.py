@@ -12,7 +12,7 @@ with alternating repetitions; medians. tokens/step = batch * (inputs + targets).
 FLOPs/s (analytic, see flan_repro/bench/train_step.py) over the best FLOP/s of a 2048x2048
 float32 jnp.dot sampled during the run. Packing: share of non-padding tokens of the toy
 training mixture at toy and FLAN lengths, with and without packing. Evaluation benchmarks
-(flan_repro.evaluate.bench, if present): rank classification (encode once vs re-encode vs
+(flan_repro.evaluate.bench): rank classification (encode once vs re-encode vs
 HF PyTorch T5 with the same weights; decoder-only prefix reuse vs per pair) and greedy
 generation.
 Writes everything to --out (bench/results.json).
@@ -76,24 +76,14 @@ def run(args) -> int:
 
 
 def _eval_benches(log) -> dict:
-    try:
-        from flan_repro.evaluate import bench as eval_bench
-    except ImportError as e:
-        return {"skipped": f"flan_repro.evaluate.bench not importable ({e})"}
+    from flan_repro.evaluate import bench as eval_bench
     out = {}
-    for name in ("bench_rank_classification", "bench_prefix_lm_rank_classification",
-                 "bench_generation"):
-        fn = getattr(eval_bench, name, None)
-        if fn is None:
-            out[name] = {"skipped": "not defined in flan_repro.evaluate.bench"}
-            continue
-        log(f"[bench] flan_repro.evaluate.bench.{name}")
-        try:
-            t = time.perf_counter()
-            out[name] = fn()
-            out[name]["seconds"] = time.perf_counter() - t
-        except Exception as e:  # noqa: BLE001  (another worker's code: report, don't die)
-            out[name] = {"error": f"{type(e).__name__}: {e}"}
+    for fn in (eval_bench.bench_rank_classification,
+               eval_bench.bench_prefix_lm_rank_classification, eval_bench.bench_generation):
+        log(f"[bench] flan_repro.evaluate.bench.{fn.__name__}")
+        t = time.perf_counter()
+        out[fn.__name__] = fn()
+        out[fn.__name__]["seconds"] = time.perf_counter() - t
     return out
 
 
@@ -247,8 +237,6 @@ def format_report(r: dict) -> str:
     if "evaluation" in r:
         e = r["evaluation"]
         lines.append("\n== evaluation benchmarks (flan_repro.evaluate.bench)")
-        if "skipped" in e:
-            lines.append(f"   skipped: {e['skipped']}")
         lines.extend(_rank_classification_lines(e))
         g = e.get("bench_generation", {})
         if "cached_tokens_per_s" in g:
