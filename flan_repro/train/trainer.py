@@ -221,10 +221,14 @@ def train(model_dir: str = gin.REQUIRED, mixture: str = gin.REQUIRED,
                 writer.write(row)
                 progress.update(step, last_loss, row["tokens_per_s"])
                 t0, tokens_since = time.time(), 0.0
-            if step % checkpoint_every == 0 or step == train_steps:
-                ckpt.save(step, state, {"step": step, "loss": last_loss, "mixture": mixture})
+            meta = {"step": step, "loss": last_loss, "mixture": mixture}
+            saved = step % checkpoint_every == 0 or step == train_steps
+            if saved:
+                ckpt.save(step, state, meta)
             if stop.signal is not None:
-                ckpt.save(step, state, {"step": step, "loss": last_loss, "mixture": mixture})
+                # a signal that lands during a periodic save must not save the step twice
+                if not saved:
+                    ckpt.save(step, state, meta)
                 log.warning("signal %s: saved step %d in %s and stopping; re-run to resume",
                             stop.signal, step, ckpt.directory)
                 return TrainResult(str(model_dir), step, last_loss, stopped_by_signal=True)

@@ -56,6 +56,28 @@ def test_sigterm_saves_and_exits_cleanly(tmp_path):
     assert 5 <= stopped_at < 5000 and trainlib.checkpoint_steps(d)[-1] == stopped_at
 
 
+def test_signal_during_a_periodic_save_saves_once_and_stops(tmp_path):
+    """The signal lands while the step's own checkpoint is being written (checkpoint
+    every step, flag already set): the trainer must stop there, not save the step twice."""
+    import gin
+    from flan_repro.registry.config import configure_from_gin
+    from flan_repro.train import command, trainer
+    flag = trainer._StopFlag()
+    flag.signal = signal.SIGTERM
+    bindings = command.gin_bindings([a for a in trainlib.MICRO if a.startswith("--gin.")]
+                                    + ["--gin.TRAIN_STEPS=20", "--gin.train.checkpoint_every=1"])
+    files = [a.split("=", 1)[1] for a in trainlib.MICRO if a.startswith("--gin_file")]
+    gin.clear_config()
+    try:
+        command.parse_gin(files, bindings + [f"MODEL_DIR = '{tmp_path / 'run'}'"])
+        configure_from_gin()
+        res = trainer.train(stop_flag=flag)
+    finally:
+        gin.clear_config()
+    assert res.stopped_by_signal and res.step == 1
+    assert trainlib.checkpoint_steps(tmp_path / "run") == [1]
+
+
 def test_corrupt_latest_checkpoint_falls_back(uninterrupted, tmp_path):
     d = tmp_path / "run"
     shutil.copytree(uninterrupted, d)
