@@ -134,13 +134,13 @@ def _train_step_lines(r: dict) -> list:
     lines.append(f"   {ts['token_convention']} = {ts['tokens_per_step']}; model FLOPs/step = "
                  f"{ts['flops_per_step'] / 1e9:.2f} G ({ts['flops_formula']}); "
                  f"params_nonembedding = {ts['params_nonembedding'] / 1e6:.2f} M")
-    lines.append(f"   matmul peak (best {ts['matmul_peak_n']}^2 float32 jnp.dot over {ts['matmul_peak_samples']} "
-                 f"runs in this process): {ts['matmul_peak_flops'] / 1e9:.1f} GFLOP/s; "
+    torch_peak = ts.get("torch_matmul_peak_flops")
+    lines.append(f"   matmul peak (best {ts['matmul_peak_n']}^2 float32 matmul in this process, "
+                 f"from {ts['matmul_peak_source']}): {ts['matmul_peak_flops'] / 1e9:.1f} GFLOP/s"
+                 f" (jnp.dot {ts['matmul_peak_flops_jax'] / 1e9:.1f} over "
+                 f"{ts['matmul_peak_samples']} runs"
+                 + (f", torch.mm {torch_peak / 1e9:.1f}" if torch_peak else "") + "); "
                  f"{ts['repetitions']} alternating repetitions x {ts['steps_per_rep']} step(s)")
-    if "torch_matmul_peak_flops" in ts:
-        lines.append(f"   (for context: torch's {ts['matmul_peak_n']}^2 float32 matmul peaks at "
-                     f"{ts['torch_matmul_peak_flops'] / 1e9:.1f} GFLOP/s here; MFU is against "
-                     "the best peak above)")
     head = (f"   {'side':<7}{'step s (median)':>16}{'min':>8}{'tokens/s':>10}"
             f"{'GFLOP/s':>9}{'MFU':>7}{'MFU paired':>11}{'MFU cpu':>9}{'loss':>9}")
     lines.append(head)

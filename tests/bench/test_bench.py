@@ -45,6 +45,12 @@ def test_train_step_keys_and_numbers(tiny_run):
         assert _num(r["speedup_vs_torch"]) and r["speedup_vs_torch"] > 0
         assert "Adafactor" in r["torch_optimizer"]
         assert _num(r["torch_matmul_peak_flops"]) and r["torch_matmul_peak_flops"] > 0
+    # MFU is against the best matmul either library reached
+    best = max(r["matmul_peak_flops_jax"], r.get("torch_matmul_peak_flops", 0.0))
+    assert r["matmul_peak_flops"] == best
+    assert r["matmul_peak_source"] == ("jax" if best == r["matmul_peak_flops_jax"] else "torch")
+    jax_side = r["jax"]
+    assert math.isclose(jax_side["mfu"], jax_side["model_flops_per_s"] / best, rel_tol=1e-9)
     b = r["breakdown"]
     for key in ("forward_s", "forward_backward_s", "optimizer_s", "step_s"):
         assert _num(b[key]) and b[key] > 0, key
