@@ -47,6 +47,20 @@ Conventions:
                  `mfu_paired` divides each repetition by the jnp.dot peak sampled in that
                  repetition (robust to load changes); `mfu_cpu` uses FLOPs per CPU-second on
                  both sides against jnp.dot's (robust to other processes taking cores).
+
+Where our B1 step's time goes (jax.profiler trace of 5 steps, wall time split among the
+XLA:CPU thunks running at each instant; 2026-11-30, jaxlib 0.10.2, ~0.86 s/step):
+  matmuls 700 ms: MLP 88 fwd + 186 bwd (~175 GFLOP/s), attention projections and the
+  batched score/value products 93 fwd + 183 bwd (~105 GFLOP/s: the [32 x 256x64x256]
+  batched products run at 60-90 GFLOP/s whichever layout or backend is chosen), logits
+  head 43 fwd + 97 bwd (~180-250 GFLOP/s); Adafactor ~50 ms; other element-wise work
+  (softmax, GELU, norms, transposes feeding the weight gradients) ~110 ms.
+  Tried and not kept: fusing q/k/v into one matmul (+0-4%, within this VM's noise),
+  fusing wi_0/wi_1 (-4%), disabling YNNPACK dots (-4 to -7%), XLA's concurrency
+  scheduler off (-6%), fast math (-5%). oneDNN's dot fusion (`--xla_cpu_use_onednn`
+  + `--xla_cpu_experimental_onednn_fusion_type=dot`) runs the batched attention
+  products at ~200 GFLOP/s in isolation but aborts the process ("partition compile
+  failed") when a dot is fused with a producer multiply or softmax, as in this step.
 """
 from __future__ import annotations
 
