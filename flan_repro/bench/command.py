@@ -10,7 +10,8 @@ the same shape and batch ("B1": vocab 32128, d_model 256, d_ff 1024 gated-GELU, 
 4+4 layers, batch 8, inputs 256 + targets 64 tokens, float32, no dropout), in the same process
 with alternating repetitions; medians. tokens/step = batch * (inputs + targets). MFU is model
 FLOPs/s (analytic, see flan_repro/bench/train_step.py) over the best FLOP/s of a 2048x2048
-float32 jnp.dot sampled during the run. Packing: share of non-padding tokens of the toy
+float32 matmul (jnp.dot or torch.mm) sampled during the run; a profiler trace of our step
+splits its wall time by pass, model part and op kind (flan_repro/bench/profile.py). Packing: share of non-padding tokens of the toy
 training mixture at toy and FLAN lengths, with and without packing. Evaluation benchmarks
 (flan_repro.evaluate.bench): rank classification (encode once vs re-encode vs
 HF PyTorch T5 with the same weights; decoder-only prefix reuse vs per pair) and greedy
@@ -39,6 +40,8 @@ def add_arguments(p):
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch side")
     p.add_argument("--no-breakdown", action="store_true",
                    help="skip the forward / backward / optimizer time breakdown")
+    p.add_argument("--no-profile", action="store_true",
+                   help="skip the profiler trace of our step (time per pass, part and op kind)")
     p.add_argument("--no-packing", action="store_true", help="skip packing efficiency")
     p.add_argument("--packing-batches", type=int, default=20)
     p.add_argument("--no-eval", action="store_true",
@@ -59,6 +62,7 @@ def run(args) -> int:
     results["train_step"] = ts.bench_train_step(
         shapes, repetitions=args.repetitions, steps_per_rep=args.steps_per_rep,
         warmup=args.warmup, torch_side=not args.no_torch, breakdown=not args.no_breakdown,
+        profile=not args.no_profile,
         peak_n=2048 if args.shape == "B1" else 256, log=log)
     if not args.no_packing:
         log("[bench] packing efficiency")
@@ -161,7 +165,8 @@ def _train_step_lines(r: dict) -> list:
                      f"{ts['torch_attn_implementation']}, {ts['torch_threads']} threads")
     lines.append(f"   compile time of our train step: {ts['compile_s']:.1f} s; peak RSS "
                  f"{ts['peak_rss_mb_jax_only']:.0f} MB after our side, {ts['peak_rss_mb']:.0f} MB "
-                 f"with torch; malloc tuned: {r.get('allocator_tuned')}")
+                 f"{'with torch' if 'torch' in ts else 'at the end'}; malloc tuned: "
+                 f"{r.get('allocator_tuned')}")
     if "breakdown" in ts:
         b = ts["breakdown"]
         lines.append("   where our step's time goes (medians, separately compiled sub-graphs):")
@@ -172,6 +177,9 @@ def _train_step_lines(r: dict) -> list:
                            ("step_s", "whole step")):
             share = b[key] / b["step_s"] if b["step_s"] else float("nan")
             lines.append(f"     {label:<30}{b[key]:>8.3f} s {share:>7.1%}")
+    if "profile" in ts:
+        from flan_repro.bench.profile import format_profile
+        lines.extend(format_profile(ts["profile"]))
     return lines
 
 

@@ -360,6 +360,7 @@ def _median(xs):
 
 def bench_train_step(shapes: Shapes = B1, *, repetitions: int = 9, steps_per_rep: int = 1,
                      warmup: int = 2, torch_side: bool = True, breakdown: bool = True,
+                     profile: bool = False,
                      peak_n: int = 2048, peak_samples: int = 3, seed: int = 0,
                      log=None) -> dict:
     """Tokens/s, MFU, compile time and peak RSS of our train step and of PyTorch's.
@@ -373,6 +374,7 @@ def bench_train_step(shapes: Shapes = B1, *, repetitions: int = 9, steps_per_rep
       speedup_vs_torch (median of per-repetition torch/jax time ratios), speedup_vs_torch_all,
       breakdown: {forward_s, forward_backward_s, backward_s, optimizer_s, step_s,
                   step_overhead_s} (medians, interleaved; JAX side only),
+      profile: flan_repro.bench.profile.profile_step of our step (if `profile`),
       torch_optimizer, torch_attn_implementation, torch_threads.
     """
     log = log or (lambda *_: None)
@@ -458,6 +460,10 @@ def bench_train_step(shapes: Shapes = B1, *, repetitions: int = 9, steps_per_rep
     if breakdown:
         log("[bench] breakdown: forward / forward+backward / optimizer / step")
         out["breakdown"] = bench_breakdown(jside, repetitions=max(3, repetitions // 2))
+    if profile:
+        log("[bench] profiler trace of our step")
+        from flan_repro.bench.profile import profile_step
+        out["profile"] = profile_step(jside.step, jside.compiled.as_text())
     out["peak_rss_mb"] = peak_rss_mb()
     return out
 

@@ -19,7 +19,7 @@ def tiny_run(tmp_path_factory):
     args = types.SimpleNamespace(
         out=str(out), shape="tiny", repetitions=2, steps_per_rep=1, warmup=1,
         no_torch=not ts.torch_available(), no_breakdown=False, no_packing=True,
-        packing_batches=1, no_eval=True, no_tune_allocator=True)
+        packing_batches=1, no_eval=True, no_tune_allocator=True, no_profile=False)
     assert command.run(args) == 0
     return json.loads(out.read_text())
 
@@ -60,6 +60,18 @@ def test_train_step_keys_and_numbers(tiny_run):
 def test_report_renders(tiny_run):
     text = command.format_report(tiny_run)
     assert "tokens/s" in text and "MFU" in text and "compile time" in text
+    assert "busy wall time" in text
+
+
+def test_profile_splits_the_step(tiny_run):
+    p = tiny_run["train_step"]["profile"]
+    assert p["busy_ms_per_step"] > 0
+    assert math.isclose(sum(g["ms"] for g in p["groups"]), p["busy_ms_per_step"], rel_tol=1e-6)
+    seen = {(g["pass"], g["part"], g["kind"]) for g in p["groups"]}
+    for pass_ in ("forward", "backward"):
+        assert (pass_, "attention", "matmul") in seen and (pass_, "mlp", "matmul") in seen
+    assert any(g["pass"] == "update" for g in p["groups"])      # the Adafactor update
+    assert p["top_ops"] and all(o["ms"] > 0 for o in p["top_ops"])
 
 
 def test_flops_formula_b1():
