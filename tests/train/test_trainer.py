@@ -60,8 +60,9 @@ def test_signal_during_a_periodic_save_saves_once_and_stops(tmp_path):
     """The signal lands while the step's own checkpoint is being written (checkpoint
     every step, flag already set): the trainer must stop there, not save the step twice."""
     import gin
-    from flan_repro.registry.config import configure_from_gin
+    from flan_repro.registry.config import configure, configure_from_gin, current
     from flan_repro.train import command, trainer
+    saved = current()
     flag = trainer._StopFlag()
     flag.signal = signal.SIGTERM
     bindings = command.gin_bindings([a for a in trainlib.MICRO if a.startswith("--gin.")]
@@ -74,6 +75,7 @@ def test_signal_during_a_periodic_save_saves_once_and_stops(tmp_path):
         res = trainer.train(stop_flag=flag)
     finally:
         gin.clear_config()
+        configure(**{f: getattr(saved, f) for f in saved.__dataclass_fields__})
     assert res.stopped_by_signal and res.step == 1
     assert trainlib.checkpoint_steps(tmp_path / "run") == [1]
 
