@@ -156,4 +156,7 @@ def format_profile(prof: dict) -> list:
         total = sum(v.values())
         lines.append(f"     {p:<10}{q:<18}{v['matmul']:>10.1f}{v['element-wise']:>10.1f}"
                      f"{100 * total / max(busy, 1e-9):>7.1f}%")
+    if prof.get("mfu_bound_matmuls_only"):
+        lines.append(f"     matmuls take {prof['matmul_ms_per_step']:.0f} ms/step: even with all "
+                     f"other work free, MFU would be {prof['mfu_bound_matmuls_only']:.1%}")
     return lines

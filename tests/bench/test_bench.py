@@ -72,6 +72,11 @@ def test_profile_splits_the_step(tiny_run):
         assert (pass_, "attention", "matmul") in seen and (pass_, "mlp", "matmul") in seen
     assert any(g["pass"] == "update" for g in p["groups"])      # the Adafactor update
     assert p["top_ops"] and all(o["ms"] > 0 for o in p["top_ops"])
+    matmul_ms = sum(g["ms"] for g in p["groups"] if g["kind"] == "matmul")
+    assert math.isclose(p["matmul_ms_per_step"], matmul_ms, rel_tol=1e-9)
+    r = tiny_run["train_step"]
+    assert math.isclose(p["mfu_bound_matmuls_only"], r["flops_per_step"] / (matmul_ms / 1000)
+                        / r["matmul_peak_flops"], rel_tol=1e-9)
 
 
 def test_flops_formula_b1():
