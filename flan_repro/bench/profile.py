@@ -113,8 +113,9 @@ def profile_step(step: Callable[[], None], hlo_text: str, steps: int = 3,
                  top: int = 15) -> dict:
     """Run `step` (blocking) `steps` times under jax.profiler and split its wall time.
 
-    Returns busy_ms_per_step (attributed to the program's instructions), groups
-    [{pass, part, kind, ms}] sorted by time, and the `top` instructions by time."""
+    Returns busy_ms_per_step (attributed to the program's instructions), its matmul part
+    matmul_ms_per_step, groups [{pass, part, kind, ms}] sorted by time, and the `top`
+    instructions by time."""
     import jax
     ops = hlo_instructions(hlo_text)
     with tempfile.TemporaryDirectory() as tmp:
@@ -136,6 +137,7 @@ def profile_step(step: Callable[[], None], hlo_text: str, steps: int = 3,
     return {
         "steps": steps,
         "busy_ms_per_step": sum(per_step.values()),
+        "matmul_ms_per_step": sum(ms for (_, _, kind), ms in groups.items() if kind == "matmul"),
         "groups": [{"pass": p, "part": q, "kind": k, "ms": ms}
                    for (p, q, k), ms in groups.most_common()],
         "top_ops": [{"name": n, "ms": ms, "shape": ops[n]["shape"], "matmul": ops[n]["matmul"],
