@@ -478,7 +478,7 @@ def bench_train_step(shapes: Shapes = B1, *, repetitions: int = 9, steps_per_rep
 def torch_matmul_peak(n: int = 2048, runs: int = 10) -> float:
     """Best FLOP/s of torch's n x n float32 matmul (MKL/oneDNN). Sampled before and after
     the timed repetitions: on these shared VMs either library can come out ahead (2026-11:
-    torch 107-260, XLA 175-275 GFLOP/s at 2048^2 across runs), so the MFU uses the best of
+    torch 107-277, XLA 162-275 GFLOP/s at 2048^2 across runs), so the MFU uses the best of
     both as the machine's peak."""
     import torch
     a, b = torch.randn(n, n), torch.randn(n, n)
