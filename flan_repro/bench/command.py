@@ -11,8 +11,9 @@ the same shape and batch ("B1": vocab 32128, d_model 256, d_ff 1024 gated-GELU, 
 with alternating repetitions; medians. tokens/step = batch * (inputs + targets). MFU is model
 FLOPs/s (analytic, see flan_repro/bench/train_step.py) over the best FLOP/s of a 2048x2048
 float32 matmul (jnp.dot or torch.mm) sampled during the run; a profiler trace of our step
-splits its wall time by pass, model part and op kind (flan_repro/bench/profile.py). Packing: share of non-padding tokens of the toy
-training mixture at toy and FLAN lengths, with and without packing. Evaluation benchmarks
+splits its wall time by pass, model part and op kind (flan_repro/bench/profile.py).
+Packing: share of non-padding tokens of the toy training mixture at toy and FLAN
+lengths, with and without packing. Evaluation benchmarks
 (flan_repro.evaluate.bench): rank classification (encode once vs re-encode vs
 HF PyTorch T5 with the same weights; decoder-only prefix reuse vs per pair) and greedy
 generation.

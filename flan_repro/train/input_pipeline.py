@@ -107,8 +107,14 @@ def batches(cfg: DataConfig) -> Iterator[dict[str, np.ndarray]]:
 
 
 def stream(cfg: DataConfig, start_step: int = 0) -> Iterator[dict]:
-    """Endless batches from `start_step` on (same order on every run with the same seed)."""
-    return itertools.islice(batches(cfg), start_step, None)
+    """Endless batches from `start_step` on (same order on every run with the same seed).
+
+    seqio's batches skip in tf.data (no numpy conversion of the skipped ones, which
+    matters when a paper-scale streaming run resumes deep into its data); the best_fit
+    packer's rows only exist once packed, so those are skipped after packing."""
+    if cfg.pack and cfg.packer == "best_fit":
+        return itertools.islice(batches(cfg), start_step, None)
+    return dataset(cfg).skip(start_step).as_numpy_iterator()
 
 
 def cache_key(cfg: DataConfig, num_steps: int) -> str:

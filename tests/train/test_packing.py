@@ -339,3 +339,17 @@ def test_each_shard_packs_its_own_examples(snli_task):
         return [p for w in windows for p in pairs(*w)]
     first, second = examples(0), examples(1)
     assert first and second and not set(first) & set(second)
+
+
+@pytest.mark.parametrize("pack, packer", [(False, "seqio"), (True, "seqio"), (True, "best_fit")])
+def test_stream_resumes_at_the_same_batch(snli_task, pack, packer):
+    """Resuming at step 2 serves exactly batches 2, 3, ... of an uninterrupted run,
+    whether the skip happens in tf.data (seqio) or after packing (best_fit)."""
+    cfg = input_pipeline.DataConfig(mixture=snli_task, inputs_length=64, targets_length=16,
+                                    batch_size=4, pack=pack, packer=packer, packing_window=128)
+    full = list(itertools.islice(input_pipeline.batches(cfg), 5))
+    resumed = list(itertools.islice(input_pipeline.stream(cfg, start_step=2), 3))
+    for x, y in zip(full[2:], resumed, strict=True):
+        assert x.keys() == y.keys()
+        for k in x:
+            np.testing.assert_array_equal(x[k], y[k])
