@@ -3,7 +3,8 @@
 Why t5's functions and not our own: FLAN's tasks declare their `metric_fns` from
 `t5.evaluation.metrics` (and SuperGLUE's from `t5.data.glue_utils`), so the
 normalisation of answers, the BLEU tokenizer, the ROUGE variant and the MultiRC /
-ReCoRD grouping are whatever t5 does. This module only adapts our inputs to t5's
+ReCoRD grouping are whatever t5 does. One exception: ROUGE is aggregated by the mean
+over examples, not t5's unseeded bootstrap median (see `rouge`). This module only adapts our inputs to t5's
 calling conventions and renames nothing except where a name would be ambiguous.
 
 Input conventions (what the evaluator passes; one list entry per example):
@@ -155,12 +156,10 @@ def _rouge_scorer():
 
 
 def _pair_rouge(reference: str, prediction: str) -> dict[str, float]:
-    """`t5.rouge([reference], [prediction])`, without its 1000-fold bootstrap.
+    """ROUGE-1/2/Lsum F-measure (0-100) of one pair, exactly as `t5.rouge` scores it.
 
-    t5 bootstraps a confidence interval even for one pair, whose mid-point is then
-    just the pair's F-measure; at ~0.1 s a call that would make FLAN's
-    best-reference rule take minutes per template on GEM. Same scorer, same
-    sentence splitting; the test suite checks the equality against t5.
+    Same scorer and the same sentence splitting as t5's `_prepare_summary`; the test
+    suite checks the equality against t5 on single pairs.
     """
     def prepare(text: str) -> str:   # t5.rouge's _prepare_summary
         return text.replace(" . ", " .\n")
@@ -168,29 +167,32 @@ def _pair_rouge(reference: str, prediction: str) -> dict[str, float]:
     return {k: scores[k].fmeasure * 100 for k in _ROUGE_TYPES}
 
 
-def rouge(targets, predictions, groups=None):
-    """ROUGE-1/2/Lsum F-measure; with several references, FLAN's best-reference rule.
+def rouge_per_example(targets, predictions) -> dict[str, list[float]]:
+    """Per-example ROUGE F-measures; with several references, FLAN's best-reference rule.
 
     FLAN's GEM struct-to-text tasks (`flan/metrics.py: rouge_fn`, after BIG-bench and
     the GEM paper) pick, per example and per ROUGE type, the reference the prediction
-    scores best against, then score the corpus against those picks with t5's rouge.
+    scores best against; the pick's score is the example's score for that type.
     """
-    t5m = _t5()
-    predictions = [str(p) for p in predictions]
-    targets = list(targets)
-    if all(isinstance(t, str) for t in targets):
-        return _floats(t5m.rouge(targets, predictions))
-    refs = _answer_lists(targets)
-    if all(len(r) == 1 for r in refs):
-        return _floats(t5m.rouge([r[0] for r in refs], predictions))
-    types = _ROUGE_TYPES
-    best: dict[str, list[str]] = {k: [] for k in types}
-    for ref_list, pred in zip(refs, predictions):
-        pair = [_pair_rouge(r, pred) for r in ref_list]
-        for k in types:
-            # First reference among equals, as FLAN's `max(range(...), key=...)`.
-            best[k].append(ref_list[max(range(len(pair)), key=lambda i: pair[i][k])])
-    return {k: float(t5m.rouge(best[k], predictions)[k]) for k in types}
+    out: dict[str, list[float]] = {k: [] for k in _ROUGE_TYPES}
+    for refs, pred in zip(_answer_lists(list(targets)), predictions):
+        pair = [_pair_rouge(r, str(pred)) for r in refs]
+        for k in _ROUGE_TYPES:
+            out[k].append(max(p[k] for p in pair))
+    return out
+
+
+def rouge(targets, predictions, groups=None):
+    """ROUGE-1/2/Lsum: the mean of the per-example F-measures (`rouge_per_example`).
+
+    Not `t5.rouge`: t5 reports the median ("mid") of a 1000-fold bootstrap of these
+    per-example scores drawn from numpy's *global* RNG (rouge_score's
+    BootstrapAggregator), so the same predictions score differently from call to call.
+    The mean is the quantity that bootstrap estimates, and is a deterministic function
+    of the predictions; intervals come from our own seeded resampling of examples.
+    """
+    per = rouge_per_example(targets, predictions)
+    return {k: float(np.mean(v)) for k, v in per.items()}
 
 
 def edit_distance(targets, predictions, groups=None):

@@ -108,24 +108,45 @@ def test_bleu():
 
 
 def _flan_rouge_fn(targets, predictions):
-    """google-research/FLAN flan/metrics.py rouge_fn, written out independently."""
+    """google-research/FLAN flan/metrics.py rouge_fn, written out independently, with
+    t5.rouge of each picked pair averaged (the mean t5's bootstrap median estimates)."""
     types = ["rouge1", "rouge2", "rougeLsum"]
-    picked = {k: [] for k in types}
+    out = {k: [] for k in types}
     for refs, pred in zip(targets, predictions):
         scores = [t5m.rouge([r], [pred]) for r in refs]
         for k in types:
-            picked[k].append(refs[int(np.argmax([s[k] for s in scores]))])
-    return {k: t5m.rouge(picked[k], predictions)[k] for k in types}
+            out[k].append(scores[int(np.argmax([s[k] for s in scores]))][k])
+    return {k: float(np.mean(v)) for k, v in out.items()}
 
 
-def test_rouge_single_and_multi_reference():
-    _same(mt.rouge(SUMMARIES, GENERATED), t5m.rouge(SUMMARIES, GENERATED))
+def test_rouge_is_the_mean_of_t5s_per_pair_scores_single_and_multi_reference():
+    _same(mt.rouge(SUMMARIES, GENERATED), _flan_rouge_fn([[s] for s in SUMMARIES], GENERATED))
     # best reference first, second, and a lone reference, in one corpus
     multi = [[SUMMARIES[0], "an unrelated reference about nothing"],
              [SUMMARIES[1], "the quick fox jumped over a dog today"], [SUMMARIES[2]]]
     ours = mt.rouge(multi, GENERATED[:3])
     _same(ours, _flan_rouge_fn(multi, GENERATED[:3]))
     assert ours["rouge1"] > mt.rouge([m[0] for m in multi], GENERATED[:3])["rouge1"]
+    per = mt.rouge_per_example(multi, GENERATED[:3])
+    assert {k: float(np.mean(v)) for k, v in per.items()} == ours
+
+
+def test_rouge_does_not_depend_on_numpys_global_rng():
+    """t5.rouge's bootstrap draws from numpy's global RNG; ours must not move with it."""
+    state = np.random.get_state()
+    try:
+        np.random.seed(1)
+        first = mt.rouge(SUMMARIES, GENERATED)
+        np.random.seed(12345)
+        np.random.random(1000)
+        second = mt.rouge(SUMMARIES, GENERATED)
+    finally:
+        np.random.set_state(state)
+    assert first == second
+    # and it is the quantity t5's bootstrap estimates: t5's median lies near it
+    theirs = t5m.rouge(SUMMARIES, GENERATED)
+    for k in first:
+        assert abs(first[k] - theirs[k]) < 10, k
 
 
 def test_pair_rouge_shortcut_equals_t5_rouge_on_one_pair():
