@@ -82,7 +82,18 @@ class Source:
 
     def examples(self, ds_spec, split: str) -> list[dict]:
         """Raw examples of a FLAN split (train/validation/test) or a raw TFDS split."""
-        out = self.raw(ds_spec, resolve_split(ds_spec, split))
+        tfds_split = resolve_split(ds_spec, split)
+        try:
+            out = self.raw(ds_spec, tfds_split)
+        except DataNotFoundError as e:
+            if split not in FLAN_SPLITS or parse_split(tfds_split)[0] == split:
+                raise
+            # FLAN's split names mean other TFDS splits (RTE's "validation" is
+            # train[-200:]); say so, and how to ask for the file by its own name.
+            raise DataNotFoundError(
+                f"{str(e).splitlines()[0]} FLAN's {split!r} split of {ds_spec.name} is "
+                f"TFDS {tfds_split!r}; to use the TFDS split named {split!r} as it is, "
+                f"pass --split raw:{split}.") from None
         return out[:MAX_TRAIN_EXAMPLES] if split == "train" else out
 
     def num_examples(self, ds_spec, split: str) -> int:

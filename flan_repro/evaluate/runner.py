@@ -8,6 +8,10 @@ For each reported dataset of the cluster (`load().eval_datasets(cluster)`):
              (`render_split(..., shots=k)`: train split, never the example itself).
   splits     "test" always; "validation" (FLAN's 200-example dev split) too when the
              dataset has one and there is more than one template to choose between.
+             When the data source lacks what the dev split is cut from (RTE's and
+             CB's come from train, absent from a folder of public validation files),
+             the test split is still scored in full and the best-dev number is
+             reported as unavailable (`best_dev_unavailable`, one warning line).
   scoring    classification (options): rank classification (`Scorer`, summed log-prob
              incl. EOS; `length_normalized=True` for the per-token ablation), the
              dataset's metrics (`metric_table.compute_metrics`, conventions in its
@@ -31,7 +35,8 @@ Files (OUT = out_dir), one folder per result entry, ':' written as '.':
                                                    (classification only)
   OUT/<cluster>_<format>_<k>shot.json             the cluster summary
 JSON keys of a dataset file: dataset, entry, direction, cluster, format, shots,
-checkpoint, kind, metrics, primary, templates, num_examples, per_template
+checkpoint, kind, metrics, primary, templates, best_dev_unavailable (why, or null),
+num_examples, per_template
 {test, validation}, summary (aggregate.DatasetSummary), score {mean, best_dev},
 calibration {pooled, per_template} (null for generation), predictions (the first N
 test examples of every template, with option scores / generation log-prob), settings.
@@ -54,6 +59,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from flan_repro.catalogue import load
+from flan_repro.data.sources import DataNotFoundError
 from flan_repro.evaluate import aggregate, calibration as calib, metric_table
 from flan_repro.evaluate.checkpoint import as_loaded_model
 from flan_repro.evaluate.rank_classification import rank_classification
@@ -173,9 +179,24 @@ def evaluate_result_entry(res: ResultEntry, cfg, scorer, generator, st: EvalSett
     spec = load().dataset(res.entry)
     splits = eval_splits(spec, len(res.templates))
     jobs = []                      # (split, template key, records)
+    dev_unavailable = None
     for split in splits:
         for t in res.templates:
-            recs = build_prompts(cfg, res.entry, split, st.fmt, st.shots, t, st.max_examples)
+            try:
+                recs = build_prompts(cfg, res.entry, split, st.fmt, st.shots, t,
+                                     st.max_examples)
+            except DataNotFoundError:
+                if split != "validation":
+                    raise
+                # FLAN's dev split is often carved from train (RTE: train[-200:]), which
+                # a user holding only the public validation files does not have. Scoring
+                # must not need it: the best-dev number is reported as unavailable
+                # (cluster averages fall back to the mean, as for WSC273).
+                dev_unavailable = (f"FLAN's dev split (TFDS {spec.splits['validation']!r}) "
+                                   f"is not in the data source")
+                log.warning("%s: %s, so no best-dev template is reported (the test split "
+                            "is scored in full)", res.name, dev_unavailable)
+                break
             if recs:
                 jobs.append((split, res.template_key(t, st.fmt), recs))
     if not any(s == "test" for s, _, _ in jobs):
@@ -242,6 +263,7 @@ def evaluate_result_entry(res: ResultEntry, cfg, scorer, generator, st: EvalSett
         "kind": "classification" if spec.classification else "generation",
         "metrics": list(spec.metrics), "primary": primary,
         "templates": [k for k in dict.fromkeys(k for _, k, _ in jobs)],
+        "best_dev_unavailable": dev_unavailable,
         "num_examples": {s: sum(len(r) for sp, _, r in jobs if sp == s) for s in splits
                          if any(sp == s for sp, _, _ in jobs)},
         "per_template": per_split,

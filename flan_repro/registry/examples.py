@@ -9,6 +9,7 @@ import functools
 
 from flan_repro.catalogue import load
 from flan_repro.catalogue.converters import convert
+from flan_repro.data.sources import DataNotFoundError
 from flan_repro.prompts import formats, templates as tmpl
 from flan_repro.registry.config import RegistryConfig
 
@@ -63,7 +64,13 @@ def render_split(cfg: RegistryConfig, entry: str, split: str, *, fmt: str = "ins
     if templates and rows:
         tmpl.validate(spec, templates, formats.with_options(rows[0][1]))
     pool_split = "train" if "train" in spec.splits else split
-    pool = converted(cfg, entry, pool_split) if shots else ()
+    try:
+        pool = converted(cfg, entry, pool_split) if shots else ()
+    except DataNotFoundError as e:
+        raise DataNotFoundError(f"{entry}: {shots}-shot prompts draw their exemplars from the "
+                                f"{pool_split!r} split, which is missing: "
+                                f"{str(e).splitlines()[0]} (zero-shot needs no train split)"
+                                ) from None
     count = (lambda s: len(cfg.vocab.encode(s))) if shots else None
     out = []
     for i, (raw, fields) in enumerate(rows):

@@ -10,7 +10,8 @@ from flan_repro.evaluate import runner
 from flan_repro.prompts.formats import EXEMPLAR_SEPARATOR
 
 DATASET_KEYS = {"dataset", "entry", "direction", "cluster", "format", "shots", "checkpoint",
-                "kind", "metrics", "primary", "templates", "num_examples", "per_template",
+                "kind", "metrics", "primary", "templates", "best_dev_unavailable", "num_examples",
+                "per_template",
                 "summary", "score", "calibration", "predictions", "settings"}
 FAST = dict(max_examples=3, max_decode_length=4, batch_size=8, num_predictions=2)
 
