@@ -31,6 +31,7 @@ sent1 -> sent2), so they report the English -> X direction only.
 
 Files (OUT = out_dir), one folder per result entry, ':' written as '.':
   OUT/<dataset>/<format>_<k>shot.json             everything below, plain JSON
+  OUT/<dataset>/<format>_<k>shot.examples.jsonl   one line per (template, test example)
   OUT/<dataset>/<format>_<k>shot_reliability.png  pooled test reliability diagram
                                                    (classification only)
   OUT/<cluster>_<format>_<k>shot.json             the cluster summary
@@ -41,6 +42,16 @@ num_examples, per_template
 calibration {pooled, per_template} (null for generation), predictions (the first N
 test examples of every template, with option scores / generation log-prob), settings.
 NaN metrics (e.g. a correlation of constant predictions) are written as null.
+
+Per-example records (`.examples.jsonl`, so anyone can re-analyse a run, and the
+report's intervals and paired tests are computed from them): template, example_index
+(the example's position in the split: the same example has the same index in every
+row), prediction, target, then for classification correct (0/1), confidence (the
+softmax probability of the chosen option over the options' ranking scores) and
+option_logprobs; for generation score (the primary metric of that example alone, when
+the metric is a mean over examples) and confidence (the greedy output's sequence
+probability); and stats, the example's statistics of the primary metric
+(`example_scores`; the JSON's `stat_metric` names the metric they belong to).
 
 Determinism: examples, templates and few-shot exemplars are seeded by the registry;
 batches are formed in a fixed order and jax on CPU is deterministic, so the same
@@ -60,7 +71,7 @@ import numpy as np
 
 from flan_repro.catalogue import load
 from flan_repro.data.sources import DataNotFoundError
-from flan_repro.evaluate import aggregate, calibration as calib, metric_table
+from flan_repro.evaluate import aggregate, calibration as calib, example_scores, metric_table
 from flan_repro.evaluate.checkpoint import as_loaded_model
 from flan_repro.evaluate.rank_classification import rank_classification
 
@@ -205,6 +216,9 @@ def evaluate_result_entry(res: ResultEntry, cfg, scorer, generator, st: EvalSett
     if {k for s, k, _ in jobs if s == "validation"} != {k for s, k, _ in jobs if s == "test"}:
         jobs = [j for j in jobs if j[0] == "test"]
     flat = [r for _, _, recs in jobs for r in recs]
+    primary = metric_table.primary_metric(spec.metrics, res.entry)
+    stat_metric = example_scores.metric_for_key(spec.metrics, primary)
+    records: list[dict] = []          # test split, one per (template, example)
     per_split: dict[str, dict] = {}
     predictions: dict = {}
     cal_per_template: dict = {}
@@ -224,6 +238,13 @@ def evaluate_result_entry(res: ResultEntry, cfg, scorer, generator, st: EvalSett
                 spec.metrics, targets, pred_values, groups)
             gold = [gold_option(spec, r) for r in recs]
             if split == "test":
+                probs = calib.softmax_options(rank.scores)
+                stats = example_scores.example_stats(stat_metric, primary, targets, pred_values)
+                records += [
+                    {"template": key, "example_index": r["idx"], "prediction": p, "target": g,
+                     "correct": int(p == g), "confidence": float(pr[p]),
+                     "option_logprobs": [o.logprob for o in s], "stats": st_row.tolist()}
+                    for r, g, p, s, pr, st_row in zip(recs, gold, preds, sc, probs, stats)]
                 result = calib.calibration(rank.scores, gold, st.num_bins)
                 cal_per_template[key] = _calibration_summary(result)
                 pooled_scores += list(rank.scores)
@@ -241,15 +262,21 @@ def evaluate_result_entry(res: ResultEntry, cfg, scorer, generator, st: EvalSett
             gs = gens[pos:pos + len(recs)]
             pos += len(recs)
             texts = [g.text.strip() for g in gs]
-            per_split.setdefault(split, {})[key] = compute_metrics(
-                spec.metrics, generation_targets(spec, recs), texts)
+            targets = generation_targets(spec, recs)
+            per_split.setdefault(split, {})[key] = compute_metrics(spec.metrics, targets, texts)
             if split == "test":
+                stats = example_scores.example_stats(stat_metric, primary, targets, texts)
+                mean_form = example_scores.is_mean(stat_metric, primary)
+                records += [
+                    {"template": key, "example_index": r["idx"], "prediction": t, "target": tg,
+                     **({"score": float(st_row[0])} if mean_form else {}),
+                     "confidence": float(math.exp(g.score)), "stats": st_row.tolist()}
+                    for r, t, tg, g, st_row in zip(recs, texts, targets, gs, stats)]
                 predictions[key] = [
                     {"idx": r["idx"], "inputs": r["inputs"], "targets": r["targets"],
                      "answers": r["answers"], "prediction": t, "logprob": g.score,
                      "num_tokens": len(g.token_ids) + int(g.finished), "finished": g.finished}
                     for r, t, g in list(zip(recs, texts, gs))[:st.num_predictions]]
-    primary = metric_table.primary_metric(spec.metrics, res.entry)
     summary = aggregate.summarize_dataset(res.name, primary, per_split["test"],
                                           per_split.get("validation"))
     calibration = None
@@ -271,6 +298,8 @@ def evaluate_result_entry(res: ResultEntry, cfg, scorer, generator, st: EvalSett
         "score": {"mean": summary.score("mean"), "best_dev": summary.score("best_dev")},
         "calibration": calibration,
         "predictions": predictions,
+        "stat_metric": stat_metric,
+        "records": records,
     }
 
 
@@ -298,6 +327,22 @@ def write_json(path: Path, obj) -> Path:
     return path
 
 
+def write_jsonl(path: Path, rows: Sequence[dict]) -> Path:
+    """One JSON object a line, written whole or not at all (a killed run leaves none)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w") as f:
+        for row in rows:
+            f.write(json.dumps(_jsonable(row), allow_nan=False) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
 def dataset_dir(out_dir: Path, name: str) -> Path:
     return Path(out_dir) / name.replace(":", ".")
 
@@ -323,8 +368,9 @@ def evaluate_cluster(checkpoint, cluster: str, fmt: str = "instruction", shots: 
       `flan_repro.registry.current()`. vocab: default the registry's vocabulary.
     max_examples: at most this many examples per split and template (fast toy runs).
     Returns {"cluster", "format", "shots", "checkpoint", "datasets", "results"
-    {name: dataset dict as written}, "summary" {"mean", "best_dev"} (ClusterSummary
-    dicts), "files", "elapsed_s"}; writes the files of the module doc when out_dir is set.
+    {name: dataset dict as written}, "records" {name: per-example records}, "summary"
+    {"mean", "best_dev"} (ClusterSummary dicts), "files", "example_files", "elapsed_s"};
+    writes the files of the module doc when out_dir is set.
     """
     t0 = time.time()
     from flan_repro.evaluate.generation import Generator
@@ -359,19 +405,24 @@ def evaluate_cluster(checkpoint, cluster: str, fmt: str = "instruction", shots: 
                 "vocabulary": cfg.vocabulary, "seed": cfg.seed,
                 "few_shot_budget": cfg.few_shot_budget, "model_type": model.model_type}
     results: dict[str, dict] = {}
+    records: dict[str, list[dict]] = {}
     files: dict[str, str] = {}
+    example_files: dict[str, str] = {}
     stem = result_stem(fmt, shots)
     for entry in entries:
         for res in result_entries(cfg, entry, fmt):
             t1 = time.time()
             r = evaluate_result_entry(res, cfg, scorer, generator, st, cluster, str(source))
             r["settings"] = settings
+            records[res.name] = r.pop("records")
             results[res.name] = r
             log.info("%s: %s %.4g (mean over %d templates), %.1fs", res.name, r["primary"],
                      r["score"]["mean"], len(r["templates"]), time.time() - t1)
             if out_dir is not None:
                 folder = dataset_dir(Path(out_dir), res.name)
                 files[res.name] = str(write_json(folder / f"{stem}.json", r))
+                example_files[res.name] = str(write_jsonl(folder / f"{stem}.examples.jsonl",
+                                                          records[res.name]))
                 if plots and r["calibration"] is not None:
                     pooled = _calibration_from_dict(r["calibration"]["pooled"])
                     calib.write_reliability_diagram(
@@ -391,7 +442,8 @@ def evaluate_cluster(checkpoint, cluster: str, fmt: str = "instruction", shots: 
            "settings": settings}
     if out_dir is not None:
         files["cluster"] = str(write_json(Path(out_dir) / f"{cluster}_{stem}.json", out))
-    return {**out, "results": results, "files": files, "elapsed_s": time.time() - t0}
+    return {**out, "results": results, "records": records, "files": files,
+            "example_files": example_files, "elapsed_s": time.time() - t0}
 
 
 def _calibration_from_dict(d: dict) -> calib.CalibrationResult:

@@ -12,7 +12,7 @@ from flan_repro.prompts.formats import EXEMPLAR_SEPARATOR
 DATASET_KEYS = {"dataset", "entry", "direction", "cluster", "format", "shots", "checkpoint",
                 "kind", "metrics", "primary", "templates", "best_dev_unavailable", "num_examples",
                 "per_template",
-                "summary", "score", "calibration", "predictions", "settings"}
+                "summary", "score", "calibration", "predictions", "settings", "stat_metric"}
 FAST = dict(max_examples=3, max_decode_length=4, batch_size=8, num_predictions=2)
 
 
@@ -21,9 +21,9 @@ def _run(model, cluster, datasets, out, registry, fmt="instruction", shots=1):
                                    registry=registry, **FAST)
 
 
-def _files(folder):
+def _files(folder, suffix=".json"):
     return {os.path.relpath(os.path.join(d, f), folder): open(os.path.join(d, f), "rb").read()
-            for d, _, fs in os.walk(folder) for f in fs if f.endswith(".json")}
+            for d, _, fs in os.walk(folder) for f in fs if f.endswith(suffix)}
 
 
 def test_files_keys_and_determinism(tmp_path, tiny_t5, toy_registry):
@@ -56,6 +56,23 @@ def test_files_keys_and_determinism(tmp_path, tiny_t5, toy_registry):
     assert (fwd["direction"], bwd["direction"]) == ("en-de", "de-en")
     assert fwd["templates"] == list(range(7)) and bwd["templates"] == [7, 8, 9]
     assert bwd["predictions"]["7"][0]["inputs"].startswith("Translate this German sentence into English")
+    # per-example records: byte-identical too, one per (template, test example)
+    ra, rb = _files(tmp_path / "run0", ".jsonl"), _files(tmp_path / "run1", ".jsonl")
+    assert ra == rb and set(ra) == {
+        "rte/instruction_1shot.examples.jsonl",
+        "wmt16_translate_deen.en-de/instruction_0shot.examples.jsonl",
+        "wmt16_translate_deen.de-en/instruction_0shot.examples.jsonl"}
+    recs = runner.read_jsonl(tmp_path / "run0/rte/instruction_1shot.examples.jsonl")
+    assert len(recs) == 24 and {r["template"] for r in recs} == set(range(8))
+    assert set(recs[0]) == {"template", "example_index", "prediction", "target", "correct",
+                            "confidence", "option_logprobs", "stats"}
+    assert [r["example_index"] for r in recs if r["template"] == 0] == [0, 1, 2]
+    for t in range(8):   # the records give back the per-template metric
+        acc = 100 * sum(r["correct"] for r in recs if r["template"] == t) / 3
+        assert acc == pytest.approx(d["per_template"]["test"][str(t)]["accuracy"])
+    assert all(0.5 <= r["confidence"] <= 1 for r in recs)
+    gen = runner.read_jsonl(tmp_path / "run0/wmt16_translate_deen.de-en/instruction_0shot.examples.jsonl")
+    assert {"score", "correct"} & set(gen[0]) == set() and len(gen[0]["stats"]) == 10  # BLEU counts
     cl = json.loads(a["translation_instruction_0shot.json"])
     assert cl["datasets"] == ["wmt16_translate_deen:en-de", "wmt16_translate_deen:de-en"]
     assert set(cl["summary"]) == {"mean", "best_dev"} and g["files"]["cluster"]
@@ -99,3 +116,17 @@ def test_bad_arguments(tiny_t5, toy_registry):
         runner.evaluate_cluster(tiny_t5, "nli", fmt="prose", registry=toy_registry)
 
 
+
+
+def test_records_do_not_depend_on_batch_size(tmp_path, tiny_t5, toy_registry):
+    out = {}
+    for bs in (1, 16):
+        r = runner.evaluate_cluster(tiny_t5, "nli", "instruction", 0, None, max_examples=4,
+                                    datasets=["cb"], registry=toy_registry, batch_size=bs)
+        out[bs] = r["records"]["cb"]
+    assert len(out[1]) == len(out[16]) > 0
+    for a, b in zip(out[1], out[16]):
+        assert {k: v for k, v in a.items() if k not in ("option_logprobs", "confidence")} == \
+            {k: v for k, v in b.items() if k not in ("option_logprobs", "confidence")}
+        assert a["option_logprobs"] == pytest.approx(b["option_logprobs"], abs=1e-4)
+        assert a["confidence"] == pytest.approx(b["confidence"], abs=1e-5)
