@@ -27,15 +27,23 @@ ROW_TITLES = {
 
 def row(variant: str, train_format: str | None, eval_format: str, shots: int, r: dict) -> dict:
     datasets = {}
+    files = r.get("example_files") or {}
     for name, res in r["results"].items():
         s = res["summary"]
         primary = s["primary"]
         cal = (res.get("calibration") or {}).get("pooled") or {}
         per_t = {str(t): m[primary] for t, m in s["per_template"].items()}
+        values = sorted(per_t.values())
         datasets[name] = {
             "metric": primary,
+            "stat_metric": res.get("stat_metric"),
+            "examples_file": files.get(name),
             "mean_over_templates": s["mean"][primary],
             "std_over_templates": s["std"].get(primary, 0.0),
+            "template_spread": {"mean": s["mean"][primary],
+                                "median": statistics.median(values),
+                                "min": values[0], "max": values[-1],
+                                "best_dev": (s.get("best_dev") or {}).get(primary)},
             "best_dev_template": s.get("best_dev_template"),
             "best_dev": (s.get("best_dev") or {}).get(primary),
             "per_template": per_t,
@@ -54,9 +62,10 @@ def row(variant: str, train_format: str | None, eval_format: str, shots: int, r:
 
 def merge(parts: list[dict]) -> dict:
     """Several single-dataset evaluations as one (the `seen` rows)."""
-    out = {"results": {}, "summary": None}
+    out = {"results": {}, "summary": None, "example_files": {}}
     for p in parts:
         out["results"].update(p["results"])
+        out["example_files"].update(p.get("example_files") or {})
     best = [p["summary"]["best_dev"]["average"] for p in parts if p.get("summary")]
     if best:
         out["summary"] = {"best_dev": {"average": statistics.fmean(best)}}
@@ -68,18 +77,55 @@ def paper_numbers() -> dict:
         return yaml.safe_load(f)
 
 
-def summary(cluster: str, prof, rows: list[dict], timings: dict, base: str) -> dict:
+def summary(cluster: str, prof, rows: list[dict], timings: dict, base: str,
+            significance: dict | None = None) -> dict:
+    """significance: `ablation.significance.add_statistics`'s result (the rows then
+    carry their intervals)."""
     from flan_repro.registry.config import current
+    sig = significance or {}
     return {"cluster": cluster, "profile": prof.name,
             "model": {"train_gin": list(prof.train_gin), "base": base,
                       "finetune_steps": prof.finetune_steps},
             "data_dir": current().data_dir,
             "wall_seconds": round(sum(timings.values()), 1), "stage_seconds": timings,
-            "rows": rows, "paper": paper_numbers()}
+            "rows": rows, "statistics": sig.get("settings"),
+            "comparisons": sig.get("comparisons", []), "paper": paper_numbers()}
 
 
 def _fmt(x, digits=1):
     return "—" if x is None else f"{x:.{digits}f}"
+
+
+def _ci(value, ci) -> str:
+    if value is None:
+        return "—"
+    return _fmt(value) if not ci else f"{_fmt(value)} [{_fmt(ci[0])}, {_fmt(ci[1])}]"
+
+
+def _signed(x: float) -> str:
+    return f"{x:+.1f}"
+
+
+def comparison_lines(s: dict) -> list[str]:
+    """The paired comparisons, each stated plainly as significant at 95% or not."""
+    comps = s.get("comparisons") or []
+    if not comps:
+        return []
+    st = s.get("statistics") or {}
+    lines = ["", "## Is the difference real? (paired, same examples and templates)", "",
+             f"Difference of cluster averages, FLAN minus the other row, with a 95% interval "
+             f"({st.get('interval', 'bootstrap')}, {st.get('replicates', '?')} replicates, "
+             f"resampling {st.get('resampled', 'examples')}) and a two-sided p-value. "
+             f"`detectable` is the smallest difference this run would find 80% of the time.",
+             "", "| FLAN vs | shots | difference | 95% interval | p | detectable | verdict |",
+             "|---|---|---|---|---|---|---|"]
+    for c in comps:
+        verdict = ("**significant**: FLAN higher" if c["diff"] > 0 else
+                   "**significant**: FLAN lower") if c["significant"] else             "not significant at 95%"
+        lines.append(f"| {c['b_title']} | {c['a']['shots']} | {_signed(c['diff'])} | "
+                     f"[{_signed(c['ci95'][0])}, {_signed(c['ci95'][1])}] | "
+                     f"{c['p_value']:.3f} | {c['min_detectable']:.1f} | {verdict} |")
+    return lines
 
 
 def markdown(s: dict) -> str:
@@ -92,27 +138,50 @@ def markdown(s: dict) -> str:
              f"Profile `{s['profile']}`, data `{s['data_dir']}`, base model `{s['model']['base']}`,"
              f" {s['model']['finetune_steps']} tuning steps. Wall time {s['wall_seconds']:.0f} s.",
              "",
-             "Scores: the dataset's primary metric, mean over templates (± spread over "
-             "templates); `avg` is the cluster average, `best-dev` the average when each "
+             "Scores: the dataset's primary metric, mean over templates, with its 95% "
+             "interval in brackets (bootstrap over the test examples; `n` examples per "
+             "template); `avg` is the cluster average, `best-dev` the average when each "
              "dataset uses the template that was best on its dev split.", "",
              "| row | train format | eval prompts | shots | " + " | ".join(names) +
              " | avg | best-dev |",
              "|" + "---|" * (len(names) + 6)]
     for r in main:
-        cells = [f"{_fmt(r['datasets'][n]['mean_over_templates'])} ± "
-                 f"{_fmt(r['datasets'][n]['std_over_templates'])}" if n in r["datasets"] else "—"
-                 for n in names]
+        cells = [_ci(r["datasets"][n]["mean_over_templates"], r["datasets"][n].get("ci95"))
+                 if n in r["datasets"] else "—" for n in names]
         lines.append(f"| {r['title']} | {r['train_format'] or '—'} | {r['eval_format']} | "
                      f"{r['shots']} | " + " | ".join(cells) +
-                     f" | {_fmt(r['cluster_average'])} | {_fmt(r['cluster_average_best_dev'])} |")
+                     f" | {_ci(r['cluster_average'], r.get('cluster_average_ci95'))} | "
+                     f"{_fmt(r['cluster_average_best_dev'])} |")
+    if main and main[0]["datasets"]:
+        ns = {n: d.get("n") for n, d in main[0]["datasets"].items()}
+        lines += ["", "Examples per template (n): " + ", ".join(f"{n} {v}" for n, v in ns.items())
+                  + "."]
+        flan = next((r for r in main if (r["train_format"], r["eval_format"]) ==
+                     ("instruction", "instruction") and r.get("cluster_average_ci95")), None)
+        if flan:
+            lo, hi = flan["cluster_average_ci95"]
+            lines.append(f"The FLAN row's cluster average is known to ±{(hi - lo) / 2:.1f} "
+                         f"points (half-width of its 95% interval).")
+    lines += comparison_lines(s)
+    lines += ["", "## Spread over templates", "",
+              "Per dataset: median over templates (min – max); best-dev is the test score of "
+              "the template best on the dev split.", "",
+              "| row | " + " | ".join(names) + " |", "|" + "---|" * (len(names) + 1)]
+    for r in main:
+        cells = []
+        for n in names:
+            sp = r["datasets"].get(n, {}).get("template_spread")
+            cells.append("—" if not sp else f"{_fmt(sp['median'])} ({_fmt(sp['min'])} – "
+                         f"{_fmt(sp['max'])}); best-dev {_fmt(sp['best_dev'])}")
+        lines.append(f"| {r['title']} ({r['shots']}-shot) | " + " | ".join(cells) + " |")
     if seen:
         lines += ["", "## Seen training tasks (did training work?)", "",
                   "| model | " + " | ".join(seen[0]["datasets"]) + " | avg |",
                   "|" + "---|" * (len(seen[0]["datasets"]) + 2)]
         for r in seen:
             lines.append(f"| {r['train_format']} | " + " | ".join(
-                _fmt(d["mean_over_templates"]) for d in r["datasets"].values()) +
-                f" | {_fmt(r['cluster_average'])} |")
+                _ci(d["mean_over_templates"], d.get("ci95")) for d in r["datasets"].values()) +
+                f" | {_ci(r['cluster_average'], r.get('cluster_average_ci95'))} |")
     lines += ["", "## Calibration of the held-out rows (pooled over templates)", "",
               "| row | dataset | ECE | MCE | Brier |", "|---|---|---|---|---|"]
     for r in main:
@@ -143,14 +212,16 @@ def write_csv(path: Path, s: dict) -> None:
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["variant", "train_format", "eval_format", "shots", "dataset", "metric",
-                    "mean_over_templates", "std_over_templates", "best_dev_template",
-                    "best_dev", "ece", "mce", "brier"])
+                    "mean_over_templates", "ci95_low", "ci95_high", "n",
+                    "std_over_templates", "best_dev_template", "best_dev", "ece", "mce",
+                    "brier"])
         for r in s["rows"]:
             for n, d in r["datasets"].items():
+                ci = d.get("ci95") or [None, None]
                 w.writerow([r["variant"], r["train_format"] or "", r["eval_format"], r["shots"],
-                            n, d["metric"], d["mean_over_templates"], d["std_over_templates"],
-                            d["best_dev_template"], d["best_dev"], d["ece"], d["mce"],
-                            d["brier"]])
+                            n, d["metric"], d["mean_over_templates"], ci[0], ci[1], d.get("n"),
+                            d["std_over_templates"], d["best_dev_template"], d["best_dev"],
+                            d["ece"], d["mce"], d["brier"]])
 
 
 def plot(path: Path, s: dict) -> None:
@@ -166,11 +237,13 @@ def plot(path: Path, s: dict) -> None:
     for i, r in enumerate(main):
         vals = [r["datasets"][n]["mean_over_templates"] for n in names[:-1]] + \
             [r["cluster_average"]]
-        err = [r["datasets"][n]["std_over_templates"] for n in names[:-1]] + [0]
+        cis = [r["datasets"][n].get("ci95") for n in names[:-1]] + \
+            [r.get("cluster_average_ci95")]
+        err = np.array([[v - c[0], c[1] - v] if c else [0, 0] for v, c in zip(vals, cis)]).T
         ax.bar(x + i * width, vals, width, yerr=err, capsize=2, label=r["title"])
     ax.set_xticks(x + width * (len(main) - 1) / 2)
     ax.set_xticklabels(names, rotation=20, ha="right")
-    ax.set_ylabel("score (mean over templates; bars: spread)")
+    ax.set_ylabel("score (mean over templates; bars: 95% interval)")
     ax.set_title(f"{load().cluster(s['cluster']).display_name} held out ({s['profile']})")
     ax.legend(fontsize=7)
     fig.tight_layout()

@@ -68,6 +68,30 @@ class ScoreTable:
                                                     self.stats.sum(axis=2), self.n)))
 
 
+def table_from_records(dataset: str, metric: str, key: str,
+                       records_per_seed: Sequence[Sequence[Mapping]]) -> ScoreTable:
+    """A ScoreTable from the evaluator's per-example records (one list per seed).
+
+    Every seed and template must hold the same examples: that is what makes the
+    numbers comparable, so a mismatch is an error, not something to align silently.
+    """
+    arrays, ids, templates = [], None, None
+    for s, records in enumerate(records_per_seed):
+        by_t: dict = {}
+        for r in records:
+            by_t.setdefault(r["template"], {})[r["example_index"]] = r["stats"]
+        if templates is None:
+            templates = list(by_t)
+            ids = tuple(sorted(by_t[templates[0]])) if templates else ()
+        if list(by_t) != templates or any(tuple(sorted(v)) != ids for v in by_t.values()):
+            raise ValueError(f"{dataset}: seed {s} was not scored on the same templates and "
+                             f"examples as seed 0")
+        arrays.append([[by_t[t][i] for i in ids] for t in templates])
+    if not ids:
+        raise ValueError(f"{dataset}: no per-example records")
+    return ScoreTable(dataset, metric, key, np.asarray(arrays, dtype=np.float64), ids)
+
+
 def _rng(seed: int, *parts) -> np.random.Generator:
     digest = hashlib.sha256(repr((seed, *parts)).encode()).digest()
     return np.random.default_rng(int.from_bytes(digest[:8], "little"))
@@ -198,9 +222,12 @@ class Analysis:
         """Paired comparison of two rows' cluster averages over `datasets` (a - b)."""
         for d in datasets:
             ta, tb = self._table(a, d), self._table(b, d)
-            if ta.example_ids != tb.example_ids or ta.stats.shape[1] != tb.stats.shape[1]:
+            if ta.example_ids != tb.example_ids:
                 raise ValueError(f"{d}: rows {a!r} and {b!r} were not scored on the same "
-                                 f"examples and templates, so they cannot be paired")
+                                 f"examples, so they cannot be paired")
+            if self.resample_templates and ta.stats.shape[1] != tb.stats.shape[1]:
+                raise ValueError(f"{d}: rows {a!r} and {b!r} have different templates, so "
+                                 f"templates cannot be redrawn in pairs")
         va, ra, _ = self._cluster(a, datasets)
         vb, rb, _ = self._cluster(b, datasets)
         diff, reps = va - vb, ra - rb

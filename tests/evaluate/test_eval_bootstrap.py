@@ -116,3 +116,14 @@ def test_rows_on_different_examples_cannot_be_paired():
         bs.Analysis(rows).compare("a", "b", ["d"])
     with pytest.raises(KeyError, match="no per-example records for row 'c'"):
         bs.Analysis(rows).dataset("c", "d")
+
+
+def test_table_from_records_orders_by_template_and_example():
+    recs = [{"template": t, "example_index": i, "stats": [100.0 * ((i + t) % 2)]}
+            for t in (0, 1) for i in (2, 0, 1)]
+    t = bs.table_from_records("d", "accuracy", "accuracy", [recs, recs])
+    assert t.stats.shape == (2, 2, 3, 1) and t.example_ids == (0, 1, 2)
+    assert t.stats[0, 0, :, 0].tolist() == [0, 100, 0]
+    assert t.point() == pytest.approx(50.0)
+    with pytest.raises(ValueError, match="seed 1 was not scored on the same"):
+        bs.table_from_records("d", "accuracy", "accuracy", [recs, recs[:-1]])
