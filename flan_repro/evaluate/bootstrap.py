@@ -27,8 +27,9 @@ the +1 correction so it is never 0.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -40,18 +41,26 @@ Z_95 = 1.959964
 Z_80_POWER = 0.841621
 
 
+Combine = Callable[[np.ndarray, int], np.ndarray]
+
+
+def metric_combine(metric: str, key: str) -> Combine:
+    """The combine function of a dataset metric (`example_scores`)."""
+    return functools.partial(example_scores.combine, metric, key)
+
+
 @dataclasses.dataclass(frozen=True)
 class ScoreTable:
-    """One (row, dataset): per-example statistics of its reported metric.
+    """One (row, dataset): per-example statistics of a number and how to combine them.
 
-    stats: [seeds, templates, examples, k] (`example_scores`), examples in the order
-    of `example_ids`, which is the same for every row of a run.
+    stats: [seeds, templates, examples, k], examples in the order of `example_ids`,
+    which is the same for every row of a run. combine(sums [..., k], n) -> the number
+    (`example_scores.combine` for a metric, `calibration.combine` for ECE/MCE/Brier).
     """
     dataset: str
-    metric: str
-    key: str
     stats: np.ndarray
     example_ids: tuple
+    combine: Combine
 
     def __post_init__(self):
         if self.stats.ndim != 4 or self.stats.shape[2] != len(self.example_ids):
@@ -64,13 +73,14 @@ class ScoreTable:
 
     def point(self) -> float:
         """The dataset's number: metric per (seed, template), mean over both."""
-        return float(np.mean(example_scores.combine(self.metric, self.key,
-                                                    self.stats.sum(axis=2), self.n)))
+        return float(np.mean(self.combine(self.stats.sum(axis=2), self.n)))
 
 
-def table_from_records(dataset: str, metric: str, key: str,
-                       records_per_seed: Sequence[Sequence[Mapping]]) -> ScoreTable:
-    """A ScoreTable from the evaluator's per-example records (one list per seed).
+def table_from_records(dataset: str, combine: Combine,
+                       records_per_seed: Sequence[Sequence[Mapping]],
+                       field: str = "stats") -> ScoreTable:
+    """A ScoreTable from the evaluator's per-example records (one list per seed), of
+    the statistics each record holds under `field`.
 
     Every seed and template must hold the same examples: that is what makes the
     numbers comparable, so a mismatch is an error, not something to align silently.
@@ -79,7 +89,7 @@ def table_from_records(dataset: str, metric: str, key: str,
     for s, records in enumerate(records_per_seed):
         by_t: dict = {}
         for r in records:
-            by_t.setdefault(r["template"], {})[r["example_index"]] = r["stats"]
+            by_t.setdefault(r["template"], {})[r["example_index"]] = r[field]
         if templates is None:
             templates = list(by_t)
             ids = tuple(sorted(by_t[templates[0]])) if templates else ()
@@ -89,7 +99,7 @@ def table_from_records(dataset: str, metric: str, key: str,
         arrays.append([[by_t[t][i] for i in ids] for t in templates])
     if not ids:
         raise ValueError(f"{dataset}: no per-example records")
-    return ScoreTable(dataset, metric, key, np.asarray(arrays, dtype=np.float64), ids)
+    return ScoreTable(dataset, np.asarray(arrays, dtype=np.float64), ids, combine)
 
 
 def _rng(seed: int, *parts) -> np.random.Generator:
@@ -125,7 +135,7 @@ def replicates(table: ScoreTable, d: Draws, row: str = "", seed: int = DEFAULT_S
         raise ValueError(f"{table.dataset}: draws are for {d.examples.shape[1]} examples, "
                          f"the table has {n}")
     sums = np.einsum("bn,stnk->bstk", d.examples, table.stats)
-    values = example_scores.combine(table.metric, table.key, sums, n)      # [B, S, T]
+    values = table.combine(sums, n)                                        # [B, S, T]
     tw = np.ones((B, T)) if d.templates is None else d.templates
     if tw.shape[1] != T:
         raise ValueError(f"{table.dataset}: draws are for {tw.shape[1]} templates, the table "

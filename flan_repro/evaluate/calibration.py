@@ -14,7 +14,11 @@ Definitions (Guo et al. 2017, "On Calibration of Modern Neural Networks"):
 
   ECE = sum_b |B_b| / n * |acc(B_b) - conf(B_b)|, acc and conf the mean
         correctness and mean confidence of the examples in bin b.
-  MCE = max over non-empty bins of |acc(B_b) - conf(B_b)|.
+  MCE = max over bins holding at least `min_bin_count` examples (default
+        MCE_MIN_BIN_COUNT = 10) of |acc(B_b) - conf(B_b)|; NaN when no bin holds
+        that many. Guo et al. take every non-empty bin, but then a bin of one
+        example decides the number (a toy RTE row reported MCE 87.5 that way), so
+        sparse bins are left out and the reports say at which count.
 
   Brier = mean over examples of sum over that example's options of
           (p_k - 1[k == gold])^2.
@@ -33,6 +37,7 @@ from typing import Sequence
 import numpy as np
 
 DEFAULT_NUM_BINS = 15
+MCE_MIN_BIN_COUNT = 10
 
 
 def softmax_options(option_scores: Sequence[Sequence[float]]) -> list[np.ndarray]:
@@ -79,6 +84,7 @@ class CalibrationResult:
     mce: float
     brier: float
     bins: tuple[CalibrationBin, ...]
+    mce_min_bin_count: int = MCE_MIN_BIN_COUNT
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -97,11 +103,12 @@ def _bins(confidences: np.ndarray, correct: np.ndarray, num_bins: int) -> list[C
     return bins
 
 
-def _ece_mce(bins: Sequence[CalibrationBin], n: int) -> tuple[float, float]:
+def _ece_mce(bins: Sequence[CalibrationBin], n: int, min_bin_count: int
+             ) -> tuple[float, float]:
     gaps = [(b.count, abs(b.accuracy - b.confidence)) for b in bins if b.count]
     ece = float(sum(k / n * g for k, g in gaps))
-    mce = float(max(g for _, g in gaps))
-    return ece, mce
+    dense = [g for k, g in gaps if k >= min_bin_count]
+    return ece, float(max(dense)) if dense else float("nan")
 
 
 def _check(confidences, correct) -> tuple[np.ndarray, np.ndarray]:
@@ -116,25 +123,20 @@ def _check(confidences, correct) -> tuple[np.ndarray, np.ndarray]:
 
 def expected_calibration_error(confidences, correct, num_bins: int = DEFAULT_NUM_BINS) -> float:
     c, y = _check(confidences, correct)
-    return _ece_mce(_bins(c, y, num_bins), c.size)[0]
+    return _ece_mce(_bins(c, y, num_bins), c.size, 1)[0]
 
 
-def max_calibration_error(confidences, correct, num_bins: int = DEFAULT_NUM_BINS) -> float:
+def max_calibration_error(confidences, correct, num_bins: int = DEFAULT_NUM_BINS,
+                          min_bin_count: int = MCE_MIN_BIN_COUNT) -> float:
     c, y = _check(confidences, correct)
-    return _ece_mce(_bins(c, y, num_bins), c.size)[1]
+    return _ece_mce(_bins(c, y, num_bins), c.size, min_bin_count)[1]
 
 
 def brier_score(probabilities: Sequence[Sequence[float]], gold: Sequence[int]) -> float:
     """Multi-category Brier score (see module doc), averaged over examples."""
     if len(probabilities) != len(gold) or not len(gold):
         raise ValueError("need one probability vector per gold index, and at least one")
-    total = 0.0
-    for p, g in zip(probabilities, gold):
-        p = np.asarray(p, dtype=np.float64)
-        onehot = np.zeros_like(p)
-        onehot[_gold_index(g, p.size)] = 1.0
-        total += float(np.sum((p - onehot) ** 2))
-    return total / len(gold)
+    return sum(brier_term(p, g) for p, g in zip(probabilities, gold)) / len(gold)
 
 
 def _gold_index(g, size: int) -> int:
@@ -145,7 +147,8 @@ def _gold_index(g, size: int) -> int:
 
 
 def calibration(option_scores: Sequence[Sequence[float]], gold: Sequence[int],
-                num_bins: int = DEFAULT_NUM_BINS) -> CalibrationResult:
+                num_bins: int = DEFAULT_NUM_BINS,
+                min_bin_count: int = MCE_MIN_BIN_COUNT) -> CalibrationResult:
     """Calibration of the options' softmax; `option_scores` are per-option log-scores."""
     if len(option_scores) != len(gold) or not len(gold):
         raise ValueError("need one score list per gold index, and at least one")
@@ -155,11 +158,79 @@ def calibration(option_scores: Sequence[Sequence[float]], gold: Sequence[int],
     conf = np.array([float(p[k]) for p, k in zip(probs, pred)])
     correct = (pred == np.array(gold_idx)).astype(np.float64)
     bins = _bins(conf, correct, num_bins)
-    ece, mce = _ece_mce(bins, conf.size)
+    ece, mce = _ece_mce(bins, conf.size, min_bin_count)
     return CalibrationResult(
         n=int(conf.size), num_bins=num_bins, accuracy=float(correct.mean()),
         mean_confidence=float(conf.mean()), ece=ece, mce=mce,
-        brier=brier_score(probs, gold_idx), bins=tuple(bins))
+        brier=brier_score(probs, gold_idx), bins=tuple(bins), mce_min_bin_count=min_bin_count)
+
+
+def calibration_of_predictions(confidence: Sequence[float], correct: Sequence[float],
+                               brier: Sequence[float], num_bins: int = DEFAULT_NUM_BINS,
+                               min_bin_count: int = MCE_MIN_BIN_COUNT) -> CalibrationResult:
+    """`calibration` from already-made predictions (top-option probability, correctness,
+    Brier term per example), as the evaluator's per-example records hold them."""
+    c, y = _check(confidence, correct)
+    bins = _bins(c, y, num_bins)
+    ece, mce = _ece_mce(bins, c.size, min_bin_count)
+    return CalibrationResult(
+        n=int(c.size), num_bins=num_bins, accuracy=float(y.mean()),
+        mean_confidence=float(c.mean()), ece=ece, mce=mce,
+        brier=float(np.mean(np.asarray(brier, dtype=np.float64))), bins=tuple(bins),
+        mce_min_bin_count=min_bin_count)
+
+
+# ----------------------------------------------------- per example, for the bootstrap
+CALIBRATION_KEYS = ("ece", "mce", "brier")
+
+
+def example_stats(confidence: Sequence[float], correct: Sequence[float],
+                  brier: Sequence[float], num_bins: int = DEFAULT_NUM_BINS) -> np.ndarray:
+    """[n, 3 * num_bins + 1]: per bin (count, confidence, correctness) of the example's
+    own bin, then its Brier term. A bin depends only on the example's confidence, so
+    summed rows give every bin's totals for any resample of the examples."""
+    c, y = _check(confidence, correct)
+    out = np.zeros((c.size, 3 * num_bins + 1))
+    idx = bin_indices(c, num_bins)
+    rows = np.arange(c.size)
+    out[rows, 3 * idx] = 1.0
+    out[rows, 3 * idx + 1] = c
+    out[rows, 3 * idx + 2] = y
+    out[:, -1] = np.asarray(brier, dtype=np.float64)
+    return out
+
+
+def combine(key: str, sums: np.ndarray, n: int | None = None,
+            min_bin_count: int = MCE_MIN_BIN_COUNT) -> np.ndarray:
+    """ECE, MCE or Brier from summed `example_stats` ([..., 3B + 1] -> [...]).
+
+    Normalised by the summed bin counts, not `n`, so rows that pool several templates
+    of one example (counts summing to the number of templates) give the pooled numbers.
+    """
+    sums = np.asarray(sums, dtype=np.float64)
+    num_bins = (sums.shape[-1] - 1) // 3
+    bins = sums[..., :3 * num_bins].reshape(*sums.shape[:-1], num_bins, 3)
+    count, conf, acc = bins[..., 0], bins[..., 1], bins[..., 2]
+    total = count.sum(axis=-1)
+    if key == "brier":
+        return sums[..., -1] / total
+    gap_sum = np.abs(conf - acc)                         # = count * |conf - acc|
+    if key == "ece":
+        return gap_sum.sum(axis=-1) / total
+    if key == "mce":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            gap = np.where(count >= min_bin_count, gap_sum / np.maximum(count, 1), -np.inf)
+        best = gap.max(axis=-1)
+        return np.where(np.isfinite(best), best, np.nan)
+    raise ValueError(f"unknown calibration key {key!r}; valid: {', '.join(CALIBRATION_KEYS)}")
+
+
+def brier_term(probabilities: Sequence[float], gold: int) -> float:
+    """One example's Brier term (see `brier_score`)."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    onehot = np.zeros_like(p)
+    onehot[_gold_index(gold, p.size)] = 1.0
+    return float(np.sum((p - onehot) ** 2))
 
 
 def write_reliability_diagram(result: CalibrationResult, path: str | Path, title: str) -> Path:

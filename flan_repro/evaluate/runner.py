@@ -47,10 +47,10 @@ Per-example records (`.examples.jsonl`, so anyone can re-analyse a run, and the
 report's intervals and paired tests are computed from them): template, example_index
 (the example's position in the split: the same example has the same index in every
 row), prediction, target, then for classification correct (0/1), confidence (the
-softmax probability of the chosen option over the options' ranking scores) and
-option_logprobs; for generation score (the primary metric of that example alone, when
-the metric is a mean over examples) and confidence (the greedy output's sequence
-probability); and stats, the example's statistics of the primary metric
+softmax probability of the chosen option over the options' ranking scores), brier
+(the example's Brier term) and option_logprobs; for generation score (the primary
+metric of that example alone, when the metric is a mean over examples) and confidence
+(the greedy output's sequence probability); and stats, the example's statistics of the primary metric
 (`example_scores`; the JSON's `stat_metric` names the metric they belong to).
 
 Determinism: examples, templates and few-shot exemplars are seeded by the registry;
@@ -243,6 +243,7 @@ def evaluate_result_entry(res: ResultEntry, cfg, scorer, generator, st: EvalSett
                 records += [
                     {"template": key, "example_index": r["idx"], "prediction": p, "target": g,
                      "correct": int(p == g), "confidence": float(pr[p]),
+                     "brier": calib.brier_term(pr, g),
                      "option_logprobs": [o.logprob for o in s], "stats": st_row.tolist()}
                     for r, g, p, s, pr, st_row in zip(recs, gold, preds, sc, probs, stats)]
                 result = calib.calibration(rank.scores, gold, st.num_bins)

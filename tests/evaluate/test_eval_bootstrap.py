@@ -5,6 +5,8 @@ import pytest
 
 from flan_repro.evaluate import bootstrap as bs
 
+ACC = bs.metric_combine("accuracy", "accuracy")
+
 
 def _table(correct, dataset="d", ids=None):
     """[seeds, templates, n] of 0/1 -> an accuracy ScoreTable."""
@@ -14,7 +16,7 @@ def _table(correct, dataset="d", ids=None):
     elif c.ndim == 2:
         c = c[None]
     ids = tuple(range(c.shape[2])) if ids is None else ids
-    return bs.ScoreTable(dataset, "accuracy", "accuracy", 100 * c[..., None], ids)
+    return bs.ScoreTable(dataset, 100 * c[..., None], ids, ACC)
 
 
 def test_interval_covers_a_known_accuracy_in_95_percent_of_simulations():
@@ -121,9 +123,9 @@ def test_rows_on_different_examples_cannot_be_paired():
 def test_table_from_records_orders_by_template_and_example():
     recs = [{"template": t, "example_index": i, "stats": [100.0 * ((i + t) % 2)]}
             for t in (0, 1) for i in (2, 0, 1)]
-    t = bs.table_from_records("d", "accuracy", "accuracy", [recs, recs])
+    t = bs.table_from_records("d", ACC, [recs, recs])
     assert t.stats.shape == (2, 2, 3, 1) and t.example_ids == (0, 1, 2)
     assert t.stats[0, 0, :, 0].tolist() == [0, 100, 0]
     assert t.point() == pytest.approx(50.0)
     with pytest.raises(ValueError, match="seed 1 was not scored on the same"):
-        bs.table_from_records("d", "accuracy", "accuracy", [recs, recs[:-1]])
+        bs.table_from_records("d", ACC, [recs, recs[:-1]])

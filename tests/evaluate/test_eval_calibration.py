@@ -46,7 +46,7 @@ def test_matches_independent_computation_on_random_inputs(seed, num_bins):
     counts = rng.integers(2, 7, n)                 # ragged: 2..6 options per example
     scores = [(rng.normal(size=k) * rng.uniform(0.1, 4)).tolist() for k in counts]
     gold = [int(rng.integers(0, k)) for k in counts]
-    got = cal.calibration(scores, gold, num_bins=num_bins)
+    got = cal.calibration(scores, gold, num_bins=num_bins, min_bin_count=1)
     ece, mce, brier, acc = _reference(scores, gold, num_bins)
     assert got.ece == pytest.approx(ece, abs=1e-12)
     assert got.mce == pytest.approx(mce, abs=1e-12)
@@ -69,7 +69,35 @@ def test_ece_and_mce_by_hand():
     correct = [1, 0, 1]
     expected = 2 / 3 * 0.15 + 1 / 3 * 0.1
     assert cal.expected_calibration_error(conf, correct, 4) == pytest.approx(expected)
-    assert cal.max_calibration_error(conf, correct, 4) == pytest.approx(0.15)  # empty bins ignored
+    assert cal.max_calibration_error(conf, correct, 4, min_bin_count=1) == \
+        pytest.approx(0.15)                                                 # empty bins ignored
+    # sparse bins: with at least 2 examples a bin, only (0.5, 0.75] counts; with 3, none
+    assert cal.max_calibration_error(conf, correct, 4, min_bin_count=2) == pytest.approx(0.15)
+    assert np.isnan(cal.max_calibration_error(conf, correct, 4, min_bin_count=3))
+
+
+def test_a_bin_of_one_example_does_not_decide_the_mce():
+    conf = [0.55] * 20 + [0.99]
+    correct = [1] * 11 + [0] * 9 + [0]          # bin (.5, .6]: acc .55 = conf; lone .99 wrong
+    assert cal.max_calibration_error(conf, correct, 10, min_bin_count=1) == pytest.approx(0.99)
+    assert cal.max_calibration_error(conf, correct, 10) == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("min_bin_count", [1, 10])
+def test_summed_example_stats_give_ece_mce_brier(min_bin_count):
+    rng = np.random.default_rng(5)
+    n = 400
+    scores = [rng.normal(size=3) * 2 for _ in range(n)]
+    gold = rng.integers(0, 3, n).tolist()
+    r = cal.calibration(scores, gold, min_bin_count=min_bin_count)
+    probs = cal.softmax_options(scores)
+    conf = [float(p.max()) for p in probs]
+    correct = [float(int(np.argmax(p)) == g) for p, g in zip(probs, gold)]
+    brier = [cal.brier_term(p, g) for p, g in zip(probs, gold)]
+    sums = cal.example_stats(conf, correct, brier).sum(axis=0)
+    assert float(cal.combine("ece", sums, n)) == pytest.approx(r.ece, abs=1e-12)
+    assert float(cal.combine("mce", sums, n, min_bin_count)) == pytest.approx(r.mce, abs=1e-12)
+    assert float(cal.combine("brier", sums, n)) == pytest.approx(r.brier, abs=1e-12)
 
 
 def test_brier_uses_the_full_option_distribution():

@@ -65,7 +65,7 @@ def test_files_keys_and_determinism(tmp_path, tiny_t5, toy_registry):
     recs = runner.read_jsonl(tmp_path / "run0/rte/instruction_1shot.examples.jsonl")
     assert len(recs) == 24 and {r["template"] for r in recs} == set(range(8))
     assert set(recs[0]) == {"template", "example_index", "prediction", "target", "correct",
-                            "confidence", "option_logprobs", "stats"}
+                            "confidence", "brier", "option_logprobs", "stats"}
     assert [r["example_index"] for r in recs if r["template"] == 0] == [0, 1, 2]
     for t in range(8):   # the records give back the per-template metric
         acc = 100 * sum(r["correct"] for r in recs if r["template"] == t) / 3
@@ -126,7 +126,8 @@ def test_records_do_not_depend_on_batch_size(tmp_path, tiny_t5, toy_registry):
         out[bs] = r["records"]["cb"]
     assert len(out[1]) == len(out[16]) > 0
     for a, b in zip(out[1], out[16]):
-        assert {k: v for k, v in a.items() if k not in ("option_logprobs", "confidence")} == \
-            {k: v for k, v in b.items() if k not in ("option_logprobs", "confidence")}
+        floats = ("option_logprobs", "confidence", "brier")
+        assert {k: v for k, v in a.items() if k not in floats} == \
+            {k: v for k, v in b.items() if k not in floats}
         assert a["option_logprobs"] == pytest.approx(b["option_logprobs"], abs=1e-4)
         assert a["confidence"] == pytest.approx(b["confidence"], abs=1e-5)
