@@ -52,8 +52,9 @@ def add_statistics(rows: list[dict], records_of: RecordsOf,
     tables: dict[str, dict[str, bootstrap.ScoreTable]] = {}
     for r in rows:
         tables[row_key(r)] = {
-            name: bootstrap.table_from_records(name, d["stat_metric"], d["metric"],
-                                               records_of(r, name))
+            name: bootstrap.table_from_records(
+                name, bootstrap.metric_combine(d["stat_metric"], d["metric"]),
+                records_of(r, name))
             for name, d in r["datasets"].items()}
     an = bootstrap.Analysis(tables, replicates=replicates, seed=seed)
     for r in rows:
