@@ -7,12 +7,14 @@ STAMP  := $(VENV)/.installed
 CLUSTER ?= nli
 PROFILE ?= toy
 SHOTS   ?= 0
+SEEDS   ?= 1
 OUT     ?= runs/ablation_$(CLUSTER)_$(PROFILE)
-export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 FIGURE  ?= 8
+# the positive control's held-out cluster (tasks/control/clusters.yaml)
+CONTROL_CLUSTER ?= new_topic_pairs
 
-.PHONY: install test test-all ablation reproduce bench clean
+.PHONY: install test test-all ablation control reproduce bench clean
 
 install: $(STAMP)
 
@@ -31,7 +33,13 @@ test-all: install
 	$(PY) -m pytest -q
 
 ablation: install
-	$(PY) -m flan_repro ablation --cluster $(CLUSTER) --profile $(PROFILE) --shots $(SHOTS) --out $(OUT)
+	$(PY) -m flan_repro ablation --cluster $(CLUSTER) --profile $(PROFILE) --shots $(SHOTS) --seeds $(SEEDS) --out $(OUT)
+
+# The positive control: the same pipeline on tasks/control/, where the effect exists by
+# construction. Output in runs/control unless OUT is given (`make control OUT=DIR`).
+control: install
+	$(PY) -m flan_repro ablation --cluster $(CONTROL_CLUSTER) --profile control \
+		--out $(if $(filter file,$(origin OUT)),runs/control,$(OUT))
 
 reproduce: install
 	$(PY) -m flan_repro reproduce --figure $(FIGURE) --profile $(PROFILE)

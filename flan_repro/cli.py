@@ -6,10 +6,7 @@ exit code 2, never a stack trace from deep inside TensorFlow.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 # subcommand -> module exposing add_arguments(parser) and run(args) -> int
 COMMANDS = {
@@ -17,6 +14,8 @@ COMMANDS = {
     "train": "flan_repro.train.command",
     "eval": "flan_repro.evaluate.command",
     "score": "flan_repro.evaluate.score_command",
+    "export": "flan_repro.evaluate.export_command",
+    "calibration": "flan_repro.evaluate.calibration_command",
     "ablation": "flan_repro.ablation.command",
     "report": "flan_repro.ablation.report_command",
     "reproduce": "flan_repro.ablation.reproduce",
@@ -26,24 +25,14 @@ COMMANDS = {
 PASSTHROUGH = {"train"}
 
 
-def _quiet_known_warnings() -> None:
-    """seqio warns once per task that an uncached FunctionDataset shuffles poorly on
-    restarts. Our toy sources are generated in-process, and a run's batch order is
-    fixed by the batch store (resume reads batch s), so the warning does not apply;
-    repeated for ~50 tasks it buries the progress lines."""
-    import logging
-
-    class _Drop(logging.Filter):
-        def filter(self, record):
-            return not str(record.getMessage()).startswith("Using an uncached FunctionDataset")
-
-    logging.getLogger("absl").addFilter(_Drop())
+VERBOSE_HELP = "also print the libraries' logs (TensorFlow, XLA, absl, SentencePiece)"
 
 
 def main(argv=None) -> int:
     import importlib
-    _quiet_known_warnings()
+    from flan_repro import logs
     parser = argparse.ArgumentParser(prog="flan-repro", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     modules = {}
     for name, module_name in COMMANDS.items():
@@ -52,10 +41,15 @@ def main(argv=None) -> int:
                            formatter_class=argparse.RawDescriptionHelpFormatter,
                            description=module.__doc__)
         module.add_arguments(p)
+        # accepted after the subcommand too; SUPPRESS keeps a global -v from being reset
+        p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                       help=VERBOSE_HELP)
         modules[name] = module
     args, unknown = parser.parse_known_args(argv)
     if unknown and args.command not in PASSTHROUGH:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    # before any command imports TensorFlow or JAX (building the parser does not)
+    logs.setup(args.verbose)
     try:
         if args.command in PASSTHROUGH:
             return int(modules[args.command].run(args, unknown) or 0)

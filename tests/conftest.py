@@ -14,3 +14,18 @@ def realdata() -> Path:
     if not REALDATA.is_dir():
         pytest.skip(f"real dev sets not present at {REALDATA} (only on the project's machines)")
     return REALDATA
+
+
+# Lines of library start-up chatter that no quiet `flan-repro` command may print: a
+# test oracle written from real output, independent of flan_repro.logs' own patterns.
+LIBRARY_NOISE_MARKERS = ("normalizer.cc", "precompiled_charsmap", "cudart_stub", "cuInit",
+                         "oneDNN", "TF_ENABLE_ONEDNN_OPTS", "This TensorFlow binary is optimized",
+                         "absl::", "I0000", "W0000", "E0000", "WARNING:absl",
+                         "Using an uncached FunctionDataset")
+
+
+@pytest.fixture(scope="session")
+def library_noise():
+    """library_noise(text) -> the lines of `text` that are library chatter."""
+    return lambda text: [line for line in text.splitlines()
+                         if any(m in line for m in LIBRARY_NOISE_MARKERS)]

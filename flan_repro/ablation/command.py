@@ -1,14 +1,13 @@
 """Run FLAN's instruction ablation for one held-out cluster, end to end.
 
-  flan-repro ablation --cluster nli [--profile toy] [--shots 0] [--out DIR] [--data_dir ...]
+  flan-repro ablation --cluster nli [--profile toy] [--shots 0] [--seeds 1] [--out DIR]
+      [--data_dir ...]
 
 Trains the instruction, no-template and dataset-name variants with the cluster held
 out (from a shared base model), evaluates them and writes OUT/report.md, report.csv,
 summary.json and figures/. Re-running skips finished stages.
 """
 from __future__ import annotations
-
-import logging
 
 
 def add_arguments(p):
@@ -17,19 +16,19 @@ def add_arguments(p):
     p.add_argument("--shots", type=int, default=0, help="exemplars for the tuned rows")
     p.add_argument("--out", default=None, help="output folder (default runs/ablation_<c>_<p>)")
     p.add_argument("--data_dir", default=None, help="toy | jsonl:DIR | TFDS data dir")
+    p.add_argument("--seeds", type=int, default=1,
+                   help="tune every variant with this many seeds (data order, dropout); the "
+                        "report averages them and its intervals include their spread")
 
 
 def run(args) -> int:
     from flan_repro.ablation import report, runner
+    from flan_repro.ablation.profile import load_profile
     from flan_repro.catalogue import load
-    load().cluster(args.cluster)          # fail at once on a bad name
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    logging.getLogger("flan_repro").setLevel(logging.INFO)
-    try:
-        from absl import logging as absl_logging
-        absl_logging.set_verbosity(absl_logging.WARNING)
-    except ImportError:
-        pass
-    s = runner.run_ablation(args.cluster, args.profile, args.shots, args.out, args.data_dir)
+    load(load_profile(args.profile).suite).cluster(args.cluster)   # fail at once on a bad name
+    if args.seeds < 1:
+        raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
+    s = runner.run_ablation(args.cluster, args.profile, args.shots, args.out, args.data_dir,
+                            seeds=args.seeds)
     print(report.markdown(s))
     return 0

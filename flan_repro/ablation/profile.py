@@ -21,6 +21,7 @@ class AblationProfile:
     pretrain_batch_size: int = 32
     finetune_steps: int = 300
     eval_max_examples: int | None = 50      # per split and template; None = all
+    eval_max_dev_examples: int | None = None  # dev split (best-dev choice); None = as above
     baseline_few_shot: int = 2              # shots of the untuned base model's few-shot row
     # seen rows: datasets of one training cluster first, so related datasets share the
     # exposure (each of FLAN's ~50 training datasets gets ~2% of the steps)
@@ -28,6 +29,12 @@ class AblationProfile:
                             "trec", "cola")
     num_seen: int = 3
     registry: tuple = ()                    # (name, value) overrides of RegistryConfig
+
+    @property
+    def suite(self) -> str:
+        """The task suite the profile runs on (`registry.suite`; FLAN's by default)."""
+        from flan_repro.catalogue import DEFAULT_SUITE
+        return dict(self.registry).get("suite", DEFAULT_SUITE)
 
 
 def profile_names() -> list[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from flan_repro.catalogue import load, tasks_dir
+from flan_repro.catalogue import DEFAULT_SUITE, load, tasks_dir
 
 ROW_TITLES = {
     "base": "Untuned base model, zero-shot",
@@ -21,8 +21,23 @@ ROW_TITLES = {
     ("no_template", "instruction"): "No template",
     ("dataset_name", "instruction"): "Dataset name, eval with instructions",
     ("dataset_name", "dataset_name"): "Dataset name",
+    ("instruction", "shuffled_instruction"): "FLAN, shuffled instructions",
     ("instruction", "instruction"): "FLAN (instructions)",
 }
+
+
+# model names of the calibration study (`significance.calibration_of_run`)
+CALIBRATION_TITLES = {"base": "Untuned base", "instruction": "FLAN (instructions)",
+                      "no_template": "No template", "dataset_name": "Dataset name",
+                      "dataset_name/dataset_name": "Dataset name (own prompts)"}
+
+
+CALIBRATION_GROUPS = {"held_out": "held-out", "seen": "seen (training)"}
+
+
+def calibration_figure(cluster: str, group: str) -> str:
+    return f"figures/calibration_{cluster}.png" if group == "held_out" else \
+        f"figures/calibration_{cluster}_{group}.png"
 
 
 def row(variant: str, train_format: str | None, eval_format: str, shots: int, r: dict) -> dict:
@@ -37,7 +52,7 @@ def row(variant: str, train_format: str | None, eval_format: str, shots: int, r:
         datasets[name] = {
             "metric": primary,
             "stat_metric": res.get("stat_metric"),
-            "examples_file": files.get(name),
+            "examples_files": [files.get(name)],        # one per seed
             "mean_over_templates": s["mean"][primary],
             "std_over_templates": s["std"].get(primary, 0.0),
             "template_spread": {"mean": s["mean"][primary],
@@ -60,6 +75,42 @@ def row(variant: str, train_format: str | None, eval_format: str, shots: int, r:
             "datasets": datasets}
 
 
+def over_seeds(rows: list[dict]) -> dict:
+    """One row from the same row evaluated with several tuning seeds: every number is
+    the mean over seeds (per template first, then the aggregates from those means), and
+    the per-example records of every seed are kept for the intervals."""
+    if len(rows) == 1:
+        return {**rows[0], "seeds": 1}
+    out = {**rows[0], "seeds": len(rows)}
+    fmean = statistics.fmean
+
+    def mean_of(key, ds):
+        vals = [d[key] for d in ds]
+        return None if any(v is None for v in vals) else fmean(vals)
+    datasets = {}
+    for name in rows[0]["datasets"]:
+        ds = [r["datasets"][name] for r in rows]
+        per_t = {t: fmean(d["per_template"][t] for d in ds) for t in ds[0]["per_template"]}
+        values = sorted(per_t.values())
+        datasets[name] = {
+            **ds[0], "per_template": per_t,
+            "mean_over_templates": fmean(per_t.values()),
+            "std_over_templates": statistics.stdev(values) if len(values) > 1 else 0.0,
+            "best_dev": mean_of("best_dev", ds),
+            "template_spread": {"mean": fmean(values), "median": statistics.median(values),
+                                "min": values[0], "max": values[-1],
+                                "best_dev": mean_of("best_dev", ds)},
+            "per_seed": [d["mean_over_templates"] for d in ds],
+            "ece": mean_of("ece", ds), "mce": mean_of("mce", ds), "brier": mean_of("brier", ds),
+            "examples_files": [f for d in ds for f in d["examples_files"]]}
+    out["datasets"] = datasets
+    out["cluster_average"] = fmean(d["mean_over_templates"] for d in datasets.values())
+    best = [r["cluster_average_best_dev"] for r in rows]
+    out["cluster_average_best_dev"] = None if None in best else fmean(best)
+    out["cluster_average_per_seed"] = [r["cluster_average"] for r in rows]
+    return out
+
+
 def merge(parts: list[dict]) -> dict:
     """Several single-dataset evaluations as one (the `seen` rows)."""
     out = {"results": {}, "summary": None, "example_files": {}}
@@ -78,18 +129,19 @@ def paper_numbers() -> dict:
 
 
 def summary(cluster: str, prof, rows: list[dict], timings: dict, base: str,
-            significance: dict | None = None) -> dict:
+            significance: dict | None = None, calibration: dict | None = None) -> dict:
     """significance: `ablation.significance.add_statistics`'s result (the rows then
     carry their intervals)."""
     from flan_repro.registry.config import current
     sig = significance or {}
-    return {"cluster": cluster, "profile": prof.name,
+    return {"cluster": cluster, "suite": prof.suite, "profile": prof.name,
             "model": {"train_gin": list(prof.train_gin), "base": base,
                       "finetune_steps": prof.finetune_steps},
             "data_dir": current().data_dir,
             "wall_seconds": round(sum(timings.values()), 1), "stage_seconds": timings,
             "rows": rows, "statistics": sig.get("settings"),
-            "comparisons": sig.get("comparisons", []), "paper": paper_numbers()}
+            "comparisons": sig.get("comparisons", []), "calibration_study": calibration,
+            "paper": paper_numbers() if prof.suite == DEFAULT_SUITE else None}
 
 
 def _fmt(x, digits=1):
@@ -128,8 +180,29 @@ def comparison_lines(s: dict) -> list[str]:
     return lines
 
 
+def paper_lines(s: dict, main: list[dict]) -> list[str]:
+    """The paper's Fig. 8 numbers beside ours; none for a suite the paper did not run
+    (the positive control's summary has no `paper`)."""
+    if not s.get("paper"):
+        return []
+    paper = s["paper"]["role_of_instructions"]
+    lines = ["", "## Beside the paper", "",
+              f"Paper: {paper['source']} ({paper['metric']}, FLAN 137B). Ours: this run's "
+              f"cluster average for the same row.", "",
+              "| row | paper | ours |", "|---|---|---|"]
+    for p in paper["rows"]:
+        ours = next((r["cluster_average"] for r in main if r["train_format"] == p["train_format"]
+                     and r["eval_format"] == p["eval_format"] and r["shots"] == 0), None)
+        lines.append(f"| {p['name']} | {p['value']:.1f} | {_fmt(ours)} |")
+    cz = s["paper"]["cluster_zero_shot"]["clusters"].get(s["cluster"])
+    if cz:
+        lines += ["", f"Paper's zero-shot average for this cluster ({s['paper']['cluster_zero_shot']['source']}): "
+                  + ", ".join(f"{k} {v}" for k, v in cz.items()) + "."]
+    return lines
+
+
 def markdown(s: dict) -> str:
-    cat = load()
+    cat = load(s.get("suite", DEFAULT_SUITE))
     main = [r for r in s["rows"] if not r["variant"].startswith("seen_")]
     seen = [r for r in s["rows"] if r["variant"].startswith("seen_")]
     names = list(main[0]["datasets"]) if main else []
@@ -179,29 +252,27 @@ def markdown(s: dict) -> str:
                   "| model | " + " | ".join(seen[0]["datasets"]) + " | avg |",
                   "|" + "---|" * (len(seen[0]["datasets"]) + 2)]
         for r in seen:
-            lines.append(f"| {r['train_format']} | " + " | ".join(
+            lines.append(f"| {r['train_format'] or 'untuned base'} | " + " | ".join(
                 _ci(d["mean_over_templates"], d.get("ci95")) for d in r["datasets"].values()) +
                 f" | {_ci(r['cluster_average'], r.get('cluster_average_ci95'))} |")
-    lines += ["", "## Calibration of the held-out rows (pooled over templates)", "",
-              "| row | dataset | ECE | MCE | Brier |", "|---|---|---|---|---|"]
-    for r in main:
-        for n, d in r["datasets"].items():
-            if d["ece"] is not None:
-                lines.append(f"| {r['title']} | {n} | {_fmt(d['ece'], 3)} | {_fmt(d['mce'], 3)}"
-                             f" | {_fmt(d['brier'], 3)} |")
-    paper = s["paper"]["role_of_instructions"]
-    lines += ["", "## Beside the paper", "",
-              f"Paper: {paper['source']} ({paper['metric']}, FLAN 137B). Ours: this run's "
-              f"cluster average for the same row.", "",
-              "| row | paper | ours |", "|---|---|---|"]
-    for p in paper["rows"]:
-        ours = next((r["cluster_average"] for r in main if r["train_format"] == p["train_format"]
-                     and r["eval_format"] == p["eval_format"] and r["shots"] == 0), None)
-        lines.append(f"| {p['name']} | {p['value']:.1f} | {_fmt(ours)} |")
-    cz = s["paper"]["cluster_zero_shot"]["clusters"].get(s["cluster"])
-    if cz:
-        lines += ["", f"Paper's zero-shot average for this cluster ({s['paper']['cluster_zero_shot']['source']}): "
-                  + ", ".join(f"{k} {v}" for k, v in cz.items()) + "."]
+    studies = s.get("calibration_study")
+    if studies:
+        from flan_repro.evaluate import calibration_study
+        for group, what in CALIBRATION_GROUPS.items():
+            if group in studies:
+                lines += [""] + calibration_study.markdown(
+                    studies[group], f"Calibration on the {what} datasets: does instruction "
+                                    f"tuning change it?", CALIBRATION_TITLES)
+                lines += ["", f"![calibration]({calibration_figure(s['cluster'], group)})"]
+    else:
+        lines += ["", "## Calibration of the held-out rows (pooled over templates)", "",
+                  "| row | dataset | ECE | MCE | Brier |", "|---|---|---|---|---|"]
+        for r in main:
+            for n, d in r["datasets"].items():
+                if d["ece"] is not None:
+                    lines.append(f"| {r['title']} | {n} | {_fmt(d['ece'], 3)} | "
+                                 f"{_fmt(d['mce'], 3)} | {_fmt(d['brier'], 3)} |")
+    lines += paper_lines(s, main)
     lines += ["", "## Stage wall times (s)", "", "| stage | seconds |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in s["stage_seconds"].items()]
     lines += ["", f"![ablation](figures/ablation_{s['cluster']}.png)", ""]
@@ -244,7 +315,8 @@ def plot(path: Path, s: dict) -> None:
     ax.set_xticks(x + width * (len(main) - 1) / 2)
     ax.set_xticklabels(names, rotation=20, ha="right")
     ax.set_ylabel("score (mean over templates; bars: 95% interval)")
-    ax.set_title(f"{load().cluster(s['cluster']).display_name} held out ({s['profile']})")
+    ax.set_title(f"{load(s.get('suite', DEFAULT_SUITE)).cluster(s['cluster']).display_name} "
+                 f"held out ({s['profile']})")
     ax.legend(fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -258,6 +330,12 @@ def write_all(out: Path, s: dict) -> None:
     (out / "report.md").write_text(markdown(s))
     write_csv(out / "report.csv", s)
     plot(out / "figures" / f"ablation_{s['cluster']}.png", s)
+    for group, study in (s.get("calibration_study") or {}).items():
+        from flan_repro.evaluate import calibration_study
+        calibration_study.plot(out / calibration_figure(s["cluster"], group), study,
+                               f"{s['cluster']} held out: calibration of the base and tuned "
+                               f"models on the {CALIBRATION_GROUPS[group]} datasets",
+                               CALIBRATION_TITLES)
 
 
 def compare(dirs: list[str]) -> str:

@@ -10,14 +10,22 @@ the report, and an interrupted run resumes, losing at most one checkpoint interv
               dataset-name prompts: the paper's four Fig. 8 rows), the untuned base
               model zero- and few-shot, and `seen` rows on a few training datasets;
   4. report   report.md / report.csv / summary.json / figures (ablation.report).
+
+`plan_ablation` lists the stages before anything runs, as data (`Stage`): the run prints
+that plan (numbered, steps, what is cached), then executes the same list, announcing
+each stage as `[3/17] tune no_template: 600 steps`; the number also labels the
+training progress lines, so a long log says which run a `step 300/600` belongs to.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
+import os
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 import gin
 
@@ -26,18 +34,58 @@ from flan_repro.catalogue import FORMATS, load
 
 log = logging.getLogger("flan_repro.ablation")
 
-# (row id, model, train format, eval format): the paper's Fig. 8 rows, FLAN last.
+# (row id, model, train format, eval format): the paper's Fig. 8 rows, FLAN last; before
+# it Webson & Pavlick's (2022) negative control, the FLAN model given instructions of
+# other tasks (an eval-only format), which every comparison pairs with the FLAN row.
 TUNED_ROWS = (
     ("no_template", "no_template", "instruction"),
     ("dataset_name", "dataset_name", "instruction"),
     ("dataset_name", "dataset_name", "dataset_name"),
+    ("instruction", "instruction", "shuffled_instruction"),
     ("instruction", "instruction", "instruction"),
 )
 
 
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """The report row an evaluation stage feeds. A `merged` row (the seen rows) gathers
+    several single-dataset evaluations, one stage each, so each is cached on its own."""
+    variant: str
+    train_format: str | None
+    eval_format: str
+    shots: int
+    merged: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """One step of the ablation, known before anything runs, so that the printed plan and
+    the execution are the same list.
+
+    run(results, label): `results` holds the earlier stages' values by name (the report
+    needs the evaluations), `label` is the numbered label (`[3/17] tune no_template`)
+    a training stage passes on to its progress lines. `done` is the file whose existence
+    means the work is on disk: a re-run's `run` only reads it back (None: the stage
+    always does its work, as the report does)."""
+    name: str                  # key in timings.json and the report's stage table
+    label: str
+    run: Callable[[dict, str], Any]
+    done: Path | None = None
+    steps: int | None = None   # training stages
+    row: Row | None = None     # evaluation stages
+
+    @property
+    def cached(self) -> bool:
+        return self.done is not None and self.done.exists()
+
+    def describe(self) -> str:
+        return f"{self.label}: {self.steps} steps" if self.steps else self.label
+
+
 def _train(model_dir: Path, mixture: str, steps: int, prof: AblationProfile,
-           extra: list[str]) -> Path:
-    """One training run in this process (gin config scoped to it); resumes if started."""
+           extra: list[str], label: str = "") -> Path:
+    """One training run in this process (gin config scoped to it); resumes if started.
+    `label` prefixes its progress lines."""
     from flan_repro.registry.config import configure, configure_from_gin
     from flan_repro.train import command, trainer
     done = model_dir / "DONE"
@@ -50,7 +98,7 @@ def _train(model_dir: Path, mixture: str, steps: int, prof: AblationProfile,
     saved = _registry_state()
     configure_from_gin()
     try:
-        result = trainer.train()
+        result = trainer.train(progress_label=label)
     finally:
         configure(**saved)
         gin.clear_config()
@@ -66,10 +114,9 @@ def _registry_state() -> dict:
     return {f: getattr(cur, f) for f in cur.__dataclass_fields__}
 
 
-def base_model(prof: AblationProfile) -> str:
-    """The base checkpoint: the profile's, or the cached toy pretraining run."""
-    if prof.base_checkpoint:
-        return prof.base_checkpoint
+def toy_base_dir(prof: AblationProfile) -> Path:
+    """Where the toy pretraining run of this profile lives: cached by content, so every
+    variant, cluster and output folder shares it."""
     from flan_repro.cache import cache_dir
     from flan_repro.registry.config import current
     key = hashlib.sha256(json.dumps({
@@ -78,17 +125,24 @@ def base_model(prof: AblationProfile) -> str:
                                                    prof.pretrain_targets_length],
         "batch": prof.pretrain_batch_size,
         "vocab": str(current().vocab.sentencepiece_model_file)}, sort_keys=True).encode())
-    model_dir = cache_dir("base_models", f"toy-{key.hexdigest()[:12]}")
+    return cache_dir("base_models", f"toy-{key.hexdigest()[:12]}")
+
+
+def base_model(prof: AblationProfile, label: str = "") -> str:
+    """The base checkpoint: the profile's, or the cached toy pretraining run."""
+    if prof.base_checkpoint:
+        return prof.base_checkpoint
+    model_dir = toy_base_dir(prof)
     _train(model_dir, "flan_toy_pretrain_span_corruption", prof.pretrain_steps, prof, [
         f"train.inputs_length = {prof.pretrain_inputs_length}",
         f"train.targets_length = {prof.pretrain_targets_length}",
-        f"train.batch_size = {prof.pretrain_batch_size}"])
+        f"train.batch_size = {prof.pretrain_batch_size}"], label=label)
     return str(model_dir)
 
 
 def seen_datasets(prof: AblationProfile, cluster: str) -> list[str]:
     """A few classification datasets the tuned models were trained on."""
-    cat = load()
+    cat = load(prof.suite)
     train = set(cat.train_datasets(cluster))
     picked = [d for d in prof.seen_datasets
               if d in train and d in cat.eval_datasets(cat.datasets[d].cluster)]
@@ -102,12 +156,16 @@ def _evaluate(row_file: Path, checkpoint, cluster: str, fmt: str, shots: int, ou
         return json.loads(row_file.read_text())
     from flan_repro.evaluate.runner import evaluate_cluster
     res = evaluate_cluster(checkpoint, cluster, fmt=fmt, shots=shots, out_dir=out,
-                           max_examples=prof.eval_max_examples, datasets=datasets)
+                           max_examples=prof.eval_max_examples, datasets=datasets,
+                           max_dev_examples=prof.eval_max_dev_examples)
     keep = {k: res[k] for k in ("cluster", "format", "shots", "datasets", "summary", "scores",
                                 "primary", "calibration")}
-    keep["results"] = {n: {k: r.get(k) for k in ("primary", "score", "templates", "summary",
-                                                 "calibration")}
+    keep["results"] = {n: {k: r.get(k) for k in ("primary", "stat_metric", "score", "templates",
+                                                 "summary", "calibration")}
                        for n, r in res["results"].items()}
+    run_dir = row_file.parents[2]        # OUT/eval/rows/<row>.json
+    keep["example_files"] = {n: os.path.relpath(f, run_dir)
+                             for n, f in res["example_files"].items()}
     row_file.parent.mkdir(parents=True, exist_ok=True)
     tmp = row_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(keep, default=float))
@@ -115,66 +173,162 @@ def _evaluate(row_file: Path, checkpoint, cluster: str, fmt: str, shots: int, ou
     return keep
 
 
+def model_dir(out: Path, fmt: str, seed: int) -> Path:
+    """A tuned variant's folder; seed 0 keeps the single-seed layout (models/<format>)."""
+    return out / "models" / (fmt if seed == 0 else f"{fmt}_seed{seed}")
+
+
+def _seed_suffix(seed: int) -> str:
+    return "" if seed == 0 else f"_seed{seed}"
+
+
+def plan_ablation(cluster: str, prof: AblationProfile, shots: int, out: Path,
+                  formats: tuple[str, ...] = FORMATS, seeds: int = 1) -> list[Stage]:
+    """Every stage of one ablation, in order; nothing runs. Needs the registry configured
+    (the toy base model's cache key includes the vocabulary).
+
+    seeds: each variant is tuned `seeds` times (`train.seed`: data order and dropout;
+    the base model is shared) and every tuned row is evaluated per seed; the report
+    averages the seeds and its intervals include their spread. The seen rows use seed 0.
+    """
+    if seeds < 1:
+        raise ValueError(f"seeds must be at least 1, got {seeds}")
+    cat = load(prof.suite)
+    stages = []
+    if prof.base_checkpoint:             # given by the profile: nothing to pretrain
+        base = prof.base_checkpoint
+    else:
+        base_dir = toy_base_dir(prof)
+        base = str(base_dir)
+        stages.append(Stage("base_model", "pretrain base model",
+                            lambda results, label: base_model(prof, label),
+                            done=base_dir / "DONE", steps=prof.pretrain_steps))
+    models = {(fmt, sd): model_dir(out, fmt, sd) for sd in range(seeds) for fmt in formats}
+    for (fmt, sd), mdir in models.items():
+        seed_note = f" (seed {sd})" if seeds > 1 else ""
+        stages.append(Stage(
+            f"tune_{fmt}{_seed_suffix(sd)}", f"tune {fmt}{seed_note}",
+            lambda results, label, mdir=mdir, fmt=fmt, sd=sd: str(_train(
+                mdir, f"flan_heldout_{cluster}_{fmt}", prof.finetune_steps, prof,
+                [f"train.init_from = '{base}'", f"train.seed = {sd}"], label)),
+            done=mdir / "DONE", steps=prof.finetune_steps))
+
+    rows = out / "eval" / "rows"
+    for shot_count, name in ((0, "base"), (prof.baseline_few_shot, "base_few_shot")):
+        row_file = rows / f"{name}.json"
+        stages.append(Stage(
+            f"eval_{name}", f"eval base model, {shot_count}-shot",
+            lambda results, label, f=row_file, s=shot_count, n=name: _evaluate(
+                f, base, cluster, "instruction", s, out / "eval" / n, prof),
+            done=row_file, row=Row(name, None, "instruction", shot_count)))
+    for sd in range(seeds):
+        for model_fmt, train_fmt, eval_fmt in TUNED_ROWS:
+            if model_fmt not in formats:
+                continue
+            name = f"{train_fmt}__eval_{eval_fmt}"
+            row_file = rows / f"{name}_{shots}shot{_seed_suffix(sd)}.json"
+            seed_note = f", seed {sd}" if seeds > 1 else ""
+            stages.append(Stage(
+                f"eval_{name}{_seed_suffix(sd)}",
+                f"eval {train_fmt} model, {eval_fmt} prompts, {shots}-shot{seed_note}",
+                lambda results, label, f=row_file, m=models[model_fmt, sd], e=eval_fmt,
+                n=f"{name}{_seed_suffix(sd)}": _evaluate(
+                    f, str(m), cluster, e, shots, out / "eval" / n, prof),
+                done=row_file, row=Row(train_fmt, train_fmt, eval_fmt, shots)))
+    # seen rows: the tuned models (seed 0) and, for the calibration study, the base model
+    for fmt in (*formats, "base"):
+        checkpoint = base if fmt == "base" else str(models[fmt, 0])
+        eval_fmt = "instruction" if fmt == "base" else fmt
+        for d in seen_datasets(prof, cluster):
+            row_file = rows / f"seen_{fmt}_{d}.json"
+            stages.append(Stage(
+                f"seen_{fmt}_{d}", f"eval {fmt} model on seen {d}",
+                lambda results, label, f=row_file, c=checkpoint, e=eval_fmt, fmt=fmt, d=d:
+                _evaluate(f, c, cat.datasets[d].cluster, e, 0, out / "eval" / f"seen_{fmt}",
+                          prof, datasets=[d]),
+                done=row_file, row=Row(f"seen_{fmt}", None if fmt == "base" else fmt,
+                                       eval_fmt, 0, merged=True)))
+
+    def write_report(results, label):
+        from flan_repro.ablation import report, significance
+        timings = _read_timings(out)
+        report_rows = rows_of(stages, results)
+        summary = report.summary(cluster, prof, report_rows, timings, base,
+                                 significance.statistics_of_run(out, report_rows),
+                                 significance.calibration_of_run(out, report_rows))
+        report.write_all(out, summary)
+        return summary
+    stages.append(Stage("report", "report", write_report))
+    return stages
+
+
+def rows_of(stages: list[Stage], results: dict) -> list[dict]:
+    """The report's rows from the evaluation stages' results, in plan order."""
+    from flan_repro.ablation import report
+    parts: dict[Row, list[dict]] = {}
+    for st in stages:
+        if st.row is not None:
+            parts.setdefault(st.row, []).append(results[st.name])
+    # a merged row gathers datasets; any other row with several parts has one per seed
+    return [report.row(r.variant, r.train_format, r.eval_format, r.shots, report.merge(p))
+            if r.merged else report.over_seeds([report.row(r.variant, r.train_format,
+                                                            r.eval_format, r.shots, x)
+                                                 for x in p])
+            for r, p in parts.items()]
+
+
+def format_plan(stages: list[Stage]) -> list[str]:
+    """One line per stage, numbered as the run will announce it."""
+    lines = [f"[{i}/{len(stages)}] {s.describe()}" for i, s in enumerate(stages, 1)]
+    width = max(map(len, lines))
+    return [f"{line:<{width}}  cached" if s.cached else line for line, s in zip(lines, stages)]
+
+
+def _read_timings(out: Path) -> dict:
+    f = out / "timings.json"
+    return json.loads(f.read_text()) if f.exists() else {}
+
+
+def run_stages(stages: list[Stage], out: Path) -> dict:
+    """Runs the plan in order, announcing each stage; returns every stage's value by name.
+
+    A cached stage still runs (it reads its outputs back, which the report needs) but
+    is announced as skipped. A stage's first real run records its wall time in
+    OUT/timings.json, which the report lists (the report itself is not timed)."""
+    timings = _read_timings(out)
+    results: dict[str, Any] = {}
+    n = len(stages)
+    for i, st in enumerate(stages, 1):
+        label = f"[{i}/{n}] {st.label}"
+        cached = st.cached
+        log.info("[%d/%d] %s", i, n, f"{st.label}: cached, skipped" if cached else st.describe())
+        t = time.time()
+        results[st.name] = st.run(results, label)
+        if st.done is not None and st.name not in timings:
+            timings[st.name] = round(time.time() - t, 1)
+            (out / "timings.json").write_text(json.dumps(timings, indent=1))
+        if not cached and st.done is not None:
+            log.info("%s done in %.1fs", label, time.time() - t)
+    return results
+
+
 def run_ablation(cluster: str, profile: str = "toy", shots: int = 0,
                  out: str | Path | None = None, data_dir: str | None = None,
-                 formats: tuple[str, ...] = FORMATS) -> dict:
+                 formats: tuple[str, ...] = FORMATS, seeds: int = 1) -> dict:
     """All stages for one held-out cluster; `formats` limits the tuned variants (Fig. 5
-    needs only the instruction-tuned model)."""
-    from flan_repro.ablation import report
+    needs only the instruction-tuned model); `seeds` tunes each variant that many times."""
     from flan_repro.ablation.profile import load_profile
     from flan_repro.cache import enable_jax_compilation_cache
     from flan_repro.registry.config import configure
-    cat = load()
-    cat.cluster(cluster)                 # a bad name fails before any work
     prof = load_profile(profile)
+    load(prof.suite).cluster(cluster)    # a bad name fails before any work
     out = Path(out or f"runs/ablation_{cluster}_{profile}")
     out.mkdir(parents=True, exist_ok=True)
     configure(**dict(prof.registry), **({"data_dir": data_dir} if data_dir else {}))
     enable_jax_compilation_cache()
-    timings = json.loads((out / "timings.json").read_text()) if (out / "timings.json").exists() \
-        else {}
-
-    def stage(name, fn):
-        t = time.time()
-        value = fn()
-        if name not in timings:          # first (real) run of the stage keeps its time
-            timings[name] = round(time.time() - t, 1)
-            (out / "timings.json").write_text(json.dumps(timings, indent=1))
-        log.info("stage %s done (%.1fs)", name, timings[name])
-        return value
-
-    base = stage("base_model", lambda: base_model(prof))
-    models = {}
-    for fmt in formats:
-        models[fmt] = stage(f"tune_{fmt}", lambda fmt=fmt: str(_train(
-            out / "models" / fmt, f"flan_heldout_{cluster}_{fmt}", prof.finetune_steps, prof,
-            [f"train.init_from = '{base}'"])))
-
-    rows = []
-    evals = out / "eval"
-    for shot_count, name in ((0, "base"), (prof.baseline_few_shot, "base_few_shot")):
-        r = stage(f"eval_{name}", lambda s=shot_count, n=name: _evaluate(
-            evals / "rows" / f"{n}.json", base, cluster, "instruction", s, evals / n, prof))
-        rows.append(report.row(name, None, "instruction", shot_count, r))
-    for model_fmt, train_fmt, eval_fmt in TUNED_ROWS:
-        if model_fmt not in models:
-            continue
-        name = f"{train_fmt}__eval_{eval_fmt}"
-        r = stage(f"eval_{name}", lambda m=model_fmt, e=eval_fmt, n=name: _evaluate(
-            evals / "rows" / f"{n}_{shots}shot.json", models[m], cluster, e, shots,
-            evals / n, prof))
-        rows.append(report.row(train_fmt, train_fmt, eval_fmt, shots, r))
-    seen = seen_datasets(prof, cluster)
-    for fmt in formats:
-        parts = []
-        for d in seen:
-            c = cat.datasets[d].cluster
-            parts.append(stage(f"seen_{fmt}_{d}", lambda d=d, c=c, fmt=fmt: _evaluate(
-                evals / "rows" / f"seen_{fmt}_{d}.json", models[fmt], c, fmt, 0,
-                evals / f"seen_{fmt}", prof, datasets=[d])))
-        if parts:
-            rows.append(report.row(f"seen_{fmt}", fmt, fmt, 0, report.merge(parts)))
-
-    summary = report.summary(cluster, prof, rows, timings, base)
-    report.write_all(out, summary)
-    return summary
+    stages = plan_ablation(cluster, prof, shots, out, formats, seeds)
+    cached = sum(s.cached for s in stages)
+    log.info("ablation: %s held out, profile %s, %d stages (%d cached), output %s\n%s",
+             cluster, prof.name, len(stages), cached, out,
+             "\n".join("  " + line for line in format_plan(stages)))
+    return run_stages(stages, out)["report"]

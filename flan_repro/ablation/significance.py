@@ -83,16 +83,55 @@ def add_statistics(rows: list[dict], records_of: RecordsOf,
 
 
 def statistics_of_run(out: Path, rows: list[dict]) -> dict | None:
-    """`add_statistics` over an ablation folder's records (`examples_file` of each row's
+    """`add_statistics` over an ablation folder's records (`examples_files` of each row's
     datasets, relative to `out`); None, with a warning, for rows evaluated before the
     evaluator wrote records (delete OUT/eval/rows to evaluate them again)."""
     from flan_repro.evaluate.runner import read_jsonl
     missing = [r["variant"] for r in rows for d in r["datasets"].values()
-               if not d.get("examples_file") or not (Path(out) / d["examples_file"]).exists()]
+               if not d.get("examples_files") or
+               not all(f and (Path(out) / f).exists() for f in d["examples_files"])]
     if missing:
         log.warning("no per-example records for rows %s, so the report has no intervals; "
                     "delete %s to evaluate them again", sorted(set(missing)),
                     Path(out) / "eval" / "rows")
         return None
-    return add_statistics(rows, lambda r, name: [read_jsonl(Path(out) /
-                                                            r["datasets"][name]["examples_file"])])
+    return add_statistics(rows, lambda r, name: [
+        read_jsonl(Path(out) / f) for f in r["datasets"][name]["examples_files"]])
+
+
+def calibration_of_run(out: Path, rows: list[dict]) -> dict | None:
+    """The calibration study of an ablation: the untuned base model against each tuned
+    model, on the held-out datasets (zero-shot rows with instruction prompts, and the
+    dataset-name model with its own prompts) and on the seen datasets (`seen_*` rows),
+    seed 0's records, as two studies {"held_out", "seen"} (so an average never mixes
+    tasks the model was tuned on with tasks it never saw). None when the run has no
+    records (see `statistics_of_run`)."""
+    from flan_repro.evaluate import calibration_study
+    from flan_repro.evaluate.runner import read_jsonl
+    groups: dict[str, dict[str, dict[str, list]]] = {"held_out": {}, "seen": {}}
+    for r in rows:
+        if r["shots"] != 0:
+            continue
+        if r["variant"].startswith("seen_"):
+            group, name = "seen", r["variant"][len("seen_"):]
+        elif r["eval_format"] == "instruction" or r["eval_format"] == r["train_format"]:
+            group = "held_out"
+            name = r["variant"] if r["eval_format"] == "instruction" else \
+                f"{r['variant']}/{r['eval_format']}"
+        else:
+            continue
+        for d, v in r["datasets"].items():
+            files = v.get("examples_files") or []
+            if not files or not files[0] or not (Path(out) / files[0]).exists():
+                return None
+            groups[group].setdefault(name, {})[d] = read_jsonl(Path(out) / files[0])
+    out_groups = {}
+    for group, models in groups.items():
+        if "base" not in models or len(models) < 2:
+            continue
+        ordered = {"base": models.pop("base"), **models}
+        try:
+            out_groups[group] = calibration_study.study(ordered, reference="base")
+        except ValueError as e:          # e.g. a cluster of generation datasets only
+            log.warning("no calibration study of the %s datasets: %s", group, e)
+    return out_groups or None

@@ -394,6 +394,14 @@ def wiki_lingua_english_en(ex, spec):
     return {"source": ex["source"], "target": ex["target"]}
 
 
+# --------------------------------------------------------------------- positive control
+@converter("control_topic")
+def control_topic(ex, spec):
+    # tasks/control/: the topic asked about is drawn per example, so only the instruction
+    # (which shows `topic`) says what yes and no mean for this sentence.
+    return {"text": ex["text"], "topic": ex["topic"], **_fixed(spec, ex["label"])}
+
+
 def convert(spec, example: Mapping) -> dict | None:
     """Applies the spec's converter; a missing raw field becomes an error naming it."""
     fn = CONVERTERS.get(spec.converter)

@@ -16,7 +16,17 @@ from typing import Mapping, Sequence
 import yaml
 
 # The three prompt formats of the paper's Sec. 4.3 ablation: one parameter, three values.
+# These are the formats a model is tuned with (one training mixture each).
 FORMATS = ("instruction", "no_template", "dataset_name")
+# Formats a tuned model can also be evaluated with, never trained on: the instruction-tuned
+# model under an instruction taken from another task (Webson & Pavlick 2022's negative
+# control; `prompts/formats.py` says how it is rendered).
+EVAL_FORMATS = FORMATS + ("shuffled_instruction",)
+
+# Task suites: "flan" is `tasks/` (FLAN's clusters and datasets); every other suite is a
+# folder `tasks/<suite>/` with the same files (clusters.yaml, catalogue.yaml, templates/),
+# read by the same code, e.g. `tasks/control/`, the positive control.
+DEFAULT_SUITE = "flan"
 
 
 class UnknownNameError(ValueError):
@@ -39,6 +49,34 @@ def tasks_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "tasks"
 
 
+def suite_names() -> list[str]:
+    return [DEFAULT_SUITE] + sorted(p.parent.name for p in tasks_dir().glob("*/catalogue.yaml"))
+
+
+def suite_dir(suite: str = DEFAULT_SUITE) -> Path:
+    """The folder holding a suite's clusters.yaml, catalogue.yaml and templates/."""
+    if suite == DEFAULT_SUITE:
+        return tasks_dir()
+    folder = tasks_dir() / suite
+    if suite in ("", ".", "..") or "/" in suite or not (folder / "catalogue.yaml").exists():
+        raise UnknownNameError("suite", suite, suite_names(),
+                               hint=f"(a suite is {tasks_dir()}/<suite>/catalogue.yaml)")
+    return folder
+
+
+@functools.lru_cache(maxsize=8)
+def suite_digest(suite: str = DEFAULT_SUITE) -> str:
+    """A digest of a suite's declarations (its YAML files and templates): caches of data
+    rendered from a suite (the trainer's batch store) key on it, so an edited template or
+    catalogue entry is never served from a stale cache."""
+    import hashlib
+    base = suite_dir(suite)
+    h = hashlib.sha256()
+    for f in sorted([*base.glob("*.yaml"), *(base / "templates").glob("*.yaml")]):
+        h.update(str(f.relative_to(base)).encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
 @dataclasses.dataclass(frozen=True)
 class DatasetSpec:
     """One registry entry (a TFDS builder config, as FLAN registers it)."""
@@ -55,6 +93,7 @@ class DatasetSpec:
     options: tuple[str, ...] | str | None   # fixed strings, "example", or None
     metrics: tuple[str, ...]
     languages: tuple[str, ...] = ()
+    suite: str = DEFAULT_SUITE              # whose templates/ folder `templates` keys into
 
     @property
     def classification(self) -> bool:
@@ -81,17 +120,28 @@ class Catalogue:
     recipe: Mapping[str, int]
     cluster_count_ablation: Mapping
     template_count_ablation: tuple[int, ...]
+    suite: str = DEFAULT_SUITE
 
     # ---------------------------------------------------------------- lookups
     def dataset(self, name: str) -> DatasetSpec:
         if name not in self.datasets:
-            raise UnknownNameError("dataset", name, self.datasets)
+            raise UnknownNameError("dataset", name, self.datasets,
+                                   hint=self._other_suite_hint("datasets", name))
         return self.datasets[name]
 
     def cluster(self, name: str) -> ClusterSpec:
         if name not in self.clusters:
-            raise UnknownNameError("cluster", name, self.clusters)
+            raise UnknownNameError("cluster", name, self.clusters,
+                                   hint=self._other_suite_hint("clusters", name))
         return self.clusters[name]
+
+    def _other_suite_hint(self, kind: str, name: str) -> str:
+        """Names are per suite: say so when the name belongs to another one."""
+        others = [s for s in suite_names() if s != self.suite
+                  and name in getattr(load(s), kind)]
+        return (f"({name!r} belongs to suite {others[0]!r}: select it with --suite "
+                f"{others[0]} (tasks, eval) or a profile of that suite (ablation))"
+                if others else "")
 
     @property
     def paper_datasets(self) -> dict[str, list[str]]:
@@ -116,9 +166,15 @@ class Catalogue:
     def eval_datasets(self, held_out_cluster: str) -> list[str]:
         return list(self.cluster(held_out_cluster).reported)
 
-    def check_format(self, fmt: str) -> str:
-        if fmt not in FORMATS:
-            raise UnknownNameError("format", fmt, FORMATS)
+    def check_format(self, fmt: str, training: bool = False) -> str:
+        """`training`: a format a model is tuned with (a mixture); otherwise any format a
+        model can be evaluated with."""
+        valid = FORMATS if training else EVAL_FORMATS
+        if fmt not in valid:
+            hint = (f"({fmt!r} is an evaluation-only format: no model is trained with it)"
+                    if fmt in EVAL_FORMATS else "")
+            raise UnknownNameError("training format" if training else "format", fmt, valid,
+                                   hint=hint)
         return fmt
 
 
@@ -128,24 +184,31 @@ def _as_tuple(value) -> tuple:
     return tuple(value) if isinstance(value, (list, tuple)) else (value,)
 
 
-def _parse_dataset(name: str, raw: Mapping, clusters: Mapping) -> DatasetSpec:
+def _suite_label(suite: str) -> str:
+    """How errors name a suite's folder: `tasks` or `tasks/control`."""
+    return "tasks" if suite == DEFAULT_SUITE else f"tasks/{suite}"
+
+
+def _parse_dataset(name: str, raw: Mapping, clusters: Mapping,
+                   suite: str = DEFAULT_SUITE) -> DatasetSpec:
+    where = f"{_suite_label(suite)}/catalogue.yaml"
     required = ("paper_name", "cluster", "tfds_name", "tfds_version", "splits",
                 "templates", "inputs", "target", "metrics")
     missing = [k for k in required if k not in raw]
     if missing:
-        raise ValueError(f"tasks/catalogue.yaml: dataset {name!r} lacks {', '.join(missing)}")
+        raise ValueError(f"{where}: dataset {name!r} lacks {', '.join(missing)}")
     if raw["cluster"] not in clusters:
         raise UnknownNameError("cluster", raw["cluster"], clusters,
-                               hint=f"(in tasks/catalogue.yaml, dataset {name!r})")
+                               hint=f"(in {where}, dataset {name!r})")
     bad_splits = set(raw["splits"]) - {"train", "validation", "test"}
     if bad_splits or "test" not in raw["splits"]:
-        raise ValueError(f"tasks/catalogue.yaml: dataset {name!r} splits must be a subset of "
+        raise ValueError(f"{where}: dataset {name!r} splits must be a subset of "
                          f"train/validation/test and include test; got {sorted(raw['splits'])}")
     options = raw.get("options")
     if isinstance(options, list):
         options = tuple(str(o) for o in options)
     elif options not in (None, "example"):
-        raise ValueError(f"tasks/catalogue.yaml: dataset {name!r}: options must be a list "
+        raise ValueError(f"{where}: dataset {name!r}: options must be a list "
                          f"or 'example', got {options!r}")
     return DatasetSpec(
         name=name, paper_name=str(raw["paper_name"]), cluster=raw["cluster"],
@@ -153,33 +216,40 @@ def _parse_dataset(name: str, raw: Mapping, clusters: Mapping) -> DatasetSpec:
         splits=dict(raw["splits"]), templates=raw["templates"],
         converter=raw.get("converter", raw["templates"]),
         inputs=_as_tuple(raw["inputs"]), target=raw["target"], options=options,
-        metrics=_as_tuple(raw["metrics"]), languages=_as_tuple(raw.get("languages")))
+        metrics=_as_tuple(raw["metrics"]), languages=_as_tuple(raw.get("languages")),
+        suite=suite)
 
 
-@functools.lru_cache(maxsize=4)
-def load(root: str | None = None) -> Catalogue:
-    """Loads and validates `tasks/clusters.yaml` and `tasks/catalogue.yaml`."""
-    base = Path(root) if root else tasks_dir()
+@functools.lru_cache(maxsize=8)
+def load(suite: str = DEFAULT_SUITE) -> Catalogue:
+    """Loads and validates a suite's `clusters.yaml` and `catalogue.yaml` (`tasks/` for
+    FLAN, `tasks/<suite>/` for another suite such as the positive control)."""
+    base = suite_dir(suite)
     with open(base / "clusters.yaml") as f:
         cl = yaml.safe_load(f)
     with open(base / "catalogue.yaml") as f:
         cat = yaml.safe_load(f)
     raw_clusters = cl["clusters"]
-    datasets = {n: _parse_dataset(n, r, raw_clusters) for n, r in cat["datasets"].items()}
+    datasets = {n: _parse_dataset(n, r, raw_clusters, suite)
+                for n, r in cat["datasets"].items()}
     clusters = {}
     for cname, raw in raw_clusters.items():
         members = tuple(d.name for d in datasets.values() if d.cluster == cname)
         reported = _as_tuple(raw.get("reported")) or members
         for r in reported:
             if r not in members:
-                raise ValueError(f"tasks/clusters.yaml: cluster {cname!r} reports {r!r}, "
-                                 f"which is not one of its datasets {members}")
+                raise ValueError(f"{_suite_label(suite)}/clusters.yaml: cluster {cname!r} "
+                                 f"reports {r!r}, which is not one of its datasets {members}")
         for other in raw.get("also_excludes", []):
             if other not in raw_clusters:
                 raise UnknownNameError("cluster", other, raw_clusters,
-                                       hint=f"(in tasks/clusters.yaml, {cname}.also_excludes)")
+                                       hint=f"(in {_suite_label(suite)}/clusters.yaml, "
+                                            f"{cname}.also_excludes)")
         clusters[cname] = ClusterSpec(cname, raw["display_name"],
                                       _as_tuple(raw.get("also_excludes")), reported, members)
+    # the Fig. 6 and template-count ablations are FLAN's; another suite may omit them
     return Catalogue(datasets=datasets, clusters=clusters, recipe=dict(cl["recipe"]),
-                     cluster_count_ablation=cl["cluster_count_ablation"],
-                     template_count_ablation=_as_tuple(cl["template_count_ablation"]))
+                     cluster_count_ablation=cl.get("cluster_count_ablation",
+                                                   {"order": [], "groups": {}}),
+                     template_count_ablation=_as_tuple(cl.get("template_count_ablation")),
+                     suite=suite)

@@ -12,7 +12,8 @@ Model-facing:
   generation           greedy decoding with a KV cache
   layer_math           the models' layers as functions of their params (for the caches)
   runner               a held-out cluster, every template -> per-dataset JSON and summary
-  command / score_command / bench   the `eval` and `score` commands, benchmarks
+  command / score_command / export_command / bench
+                       the `eval`, `score` and `export` commands, benchmarks
 
 Nothing is imported here, so that e.g. `calibration` does not pay for t5's import
 (which loads TensorFlow); import the submodule you need.

@@ -205,8 +205,10 @@ class TorchEncodeOnce:
         hf = transformers.T5Config(**hf_import.hf_config_from_t5(config))
         # transformers 5.x ignores tie_word_embeddings=False in the constructor (it only
         # switches output scaling off); set on the object it unties the lm_head, and the
-        # input embeddings with it, which are loaded from `shared` below.
-        hf.tie_word_embeddings = config.tie_word_embeddings
+        # input embeddings with it, which are loaded from `shared` below (or their own
+        # matrices with separate_input_embeddings, which must not be tied either).
+        hf.tie_word_embeddings = config.tie_word_embeddings and \
+            not config.separate_input_embeddings
         model = transformers.T5ForConditionalGeneration(hf).eval()
         sd = hf_import.params_to_hf_state_dict(params, config)
         for name in ("encoder.embed_tokens.weight", "decoder.embed_tokens.weight",

@@ -11,7 +11,8 @@ examples, the same ones for every model (`bootstrap.Analysis`).
 
 Inputs are the evaluator's per-example records (classification datasets only):
 models: {model name: {dataset: [records]}}. The reference model (the untuned base) is
-the first unless named. Outputs: `study()` -> a JSON-able dict; `markdown()` a report
+the first unless named; every other model is compared with it on the reference's
+datasets it was scored on (its `average` lists them). Outputs: `study()` -> a JSON-able dict; `markdown()` a report
 section; `plot()` the figure (reliability curves of every model overlaid, one panel
 per dataset, then ECE and MCE bars with 95% intervals).
 """
@@ -60,20 +61,22 @@ def study(models: Mapping[str, Mapping[str, Sequence[Mapping]]], reference: str 
     reference = reference or names[0]
     if reference not in models:
         raise ValueError(f"reference model {reference!r} is not among {names}")
-    datasets = [d for d in models[reference] if _has_calibration(models[reference][d])
-                and all(_has_calibration(models[m].get(d, ())) for m in names)]
-    if not datasets:
+    datasets = [d for d in models[reference] if _has_calibration(models[reference][d])]
+    # each model on the reference's datasets it was scored on (a seen dataset may be
+    # scored with one model's own prompts only); averages and differences over those
+    own = {m: [d for d in datasets if _has_calibration(models[m].get(d, ()))] for m in names}
+    if not datasets or any(not own[m] for m in names):
         raise ValueError("no classification dataset was scored by every model "
                          "(calibration needs rank-classification records)")
     analyses = {}
     for key in KEYS:
-        tables = {m: {d: _pooled_table(d, key, models[m][d], num_bins) for d in datasets}
+        tables = {m: {d: _pooled_table(d, key, models[m][d], num_bins) for d in own[m]}
                   for m in names}
         analyses[key] = bootstrap.Analysis(tables, replicates=replicates, seed=seed)
     out_models = {}
     for m in names:
         per = {}
-        for d in datasets:
+        for d in own[m]:
             recs = models[m][d]
             res = calib.calibration_of_predictions([r["confidence"] for r in recs],
                                                    [r["correct"] for r in recs],
@@ -90,13 +93,13 @@ def study(models: Mapping[str, Mapping[str, Sequence[Mapping]]], reference: str 
                 c = analyses["ece"].compare(m, reference, [d])
                 entry["ece_diff_vs_reference"] = c.to_dict()
             per[d] = entry
-        avg = {}
+        avg = {"datasets": own[m]}
         for key in KEYS:
-            est = analyses[key].cluster(m, datasets)
+            est = analyses[key].cluster(m, own[m])
             avg[key], avg[f"{key}_ci95"] = est.value, list(est.ci95)
         if m != reference:
             avg["ece_diff_vs_reference"] = analyses["ece"].compare(m, reference,
-                                                                   datasets).to_dict()
+                                                                   own[m]).to_dict()
         out_models[m] = {"datasets": per, "average": avg}
     return {"reference": reference, "models": out_models, "datasets": datasets,
             "num_bins": num_bins, "mce_min_bin_count": calib.MCE_MIN_BIN_COUNT,
@@ -129,6 +132,8 @@ def markdown(s: dict, title: str = "Calibration", titles: Mapping[str, str] | No
              "|---|---|---|---|---|---|---|---|"]
     for m, mv in s["models"].items():
         for d in [*s["datasets"], "average"]:
+            if d != "average" and d not in mv["datasets"]:
+                continue
             e = mv["average"] if d == "average" else mv["datasets"][d]
             diff = e.get("ece_diff_vs_reference")
             dtxt = "—" if not diff else (
@@ -157,6 +162,8 @@ def plot(path: str | Path, s: dict, title: str, titles: Mapping[str, str] | None
         ax = fig.add_subplot(rows, cols, i + 1)
         ax.plot([0, 1], [0, 1], linestyle="--", color="gray", linewidth=1)
         for m in models:
+            if d not in s["models"][m]["datasets"]:
+                continue
             bins = [b for b in s["models"][m]["datasets"][d]["bins"] if b["count"]]
             ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins],
                     marker="o", markersize=3, label=titles.get(m, m))
@@ -172,11 +179,13 @@ def plot(path: str | Path, s: dict, title: str, titles: Mapping[str, str] | None
     for j, key in enumerate(("ece", "mce")):
         ax = fig.add_subplot(rows, cols, len(datasets) + 1 + j)
         for k, m in enumerate(models):
-            entries = [s["models"][m]["datasets"][d] for d in datasets] + \
+            nan = {key: None, f"{key}_ci95": [None, None]}
+            entries = [s["models"][m]["datasets"].get(d, nan) for d in datasets] + \
                 [s["models"][m]["average"]]
-            vals = np.array([100 * (e[key] if e[key] is not None else np.nan) for e in entries])
+            vals = np.array([100 * (e[key] if e[key] is not None else np.nan) for e in entries],
+                            dtype=float)
             ci = np.array([[100 * c if c is not None else np.nan for c in e[f"{key}_ci95"]]
-                           for e in entries])
+                           for e in entries], dtype=float)
             err = np.nan_to_num(np.abs(np.stack([vals - ci[:, 0], ci[:, 1] - vals])))
             ax.bar(x + k * width, np.nan_to_num(vals), width, yerr=err, capsize=2,
                    label=titles.get(m, m))

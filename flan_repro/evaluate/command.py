@@ -15,17 +15,17 @@ MODEL_DIR/eval (our model dirs) or eval_results/<name> (hf:/t5x:).
 from __future__ import annotations
 
 import json
-import logging
 import os
 from pathlib import Path
 
-from flan_repro.catalogue import FORMATS
+from flan_repro.catalogue import DEFAULT_SUITE, EVAL_FORMATS
 
 
 def add_arguments(p):
     p.add_argument("--checkpoint", required=True, help="model dir | hf:DIR | t5x:DIR")
     p.add_argument("--cluster", required=True, help="held-out cluster, e.g. nli")
-    p.add_argument("--format", default="instruction", help=f"one of {', '.join(FORMATS)}")
+    p.add_argument("--format", default="instruction",
+                   help=f"one of {', '.join(EVAL_FORMATS)}")
     p.add_argument("--shots", type=int, default=0, help="few-shot exemplars (0-16)")
     p.add_argument("--out", default=None, help="output folder (see above for the default)")
     p.add_argument("--max_examples", type=int, default=None,
@@ -38,6 +38,9 @@ def add_arguments(p):
     p.add_argument("--vocabulary", default="toy",
                    help="toy | t5 | path to a SentencePiece model (must match the checkpoint)")
     p.add_argument("--seed", type=int, default=0, help="template draws and few-shot exemplars")
+    p.add_argument("--suite", default=DEFAULT_SUITE,
+                   help="task suite the cluster belongs to: flan, or control (the positive "
+                        "control, tasks/control/)")
     p.add_argument("--batch_size", type=int, default=16, help="examples per batch")
     p.add_argument("--max_input_length", type=int, default=1024,
                    help="inputs longer than this are trimmed at the start (tokens)")
@@ -60,14 +63,12 @@ def default_out(checkpoint: str) -> Path:
 
 
 def run(args) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    logging.getLogger("flan_repro").setLevel(logging.INFO)
     from flan_repro.evaluate.checkpoint import check_checkpoint
     check_checkpoint(args.checkpoint)          # a typo fails here, before any data work
     from flan_repro.registry import configure
     from flan_repro.evaluate.runner import evaluate_cluster
     cfg = configure(data_dir=args.data_dir, templates=args.templates, seed=args.seed,
-                    vocabulary=args.vocabulary)
+                    vocabulary=args.vocabulary, suite=args.suite)
     out = Path(args.out) if args.out else default_out(args.checkpoint)
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()] \
         if args.datasets else None

@@ -59,7 +59,7 @@ def _encode(cfg, params, inputs, input_mask):
 def _cached_step(cfg, params, token, t, caches, cross_kv, cross_bias):
     """One decoder step for the newest token [b]; returns logits [b, V] and new caches."""
     dec = params["decoder"]
-    x = M.embed(cfg, params, token[:, None])                              # [b, 1, d]
+    x = M.embed(cfg, params, token[:, None], "decoder")                   # [b, 1, d]
     self_bias = _self_bias(cfg, params, t, caches[0][0].shape[1])
     new_caches = []
     for i in range(cfg.num_decoder_layers):

@@ -57,13 +57,18 @@ def mlp(cfg, p, x):
     return L.GatedGeluMlp(cfg.d_ff, 0.0, dtype(cfg)).apply({"params": p}, x)
 
 
-def embed(cfg, params, tokens):
+def embed(cfg, params, tokens, stack: str):
+    """`stack`'s ("encoder" / "decoder") input embedding, as `t5.input_embedder` picks it:
+    the stack's own `token_embedder` with `separate_input_embeddings`, else the shared one
+    (always for decoder-only models, whose config has no such field)."""
+    own = getattr(cfg, "separate_input_embeddings", False)
     return L.Embed(cfg.vocab_size, cfg.d_model, dtype(cfg)).apply(
-        {"params": params["token_embedder"]}, tokens)
+        {"params": (params[stack] if own else params)["token_embedder"]}, tokens)
 
 
 def logits(cfg, params, y):
-    """LogitsHead: untied `logits_dense`, or the tied embedding with d_model**-0.5."""
+    """LogitsHead: untied `logits_dense`, or the tied (top-level, HF `shared`) embedding
+    with d_model**-0.5."""
     dt = dtype(cfg)
     if cfg.tie_word_embeddings:
         emb = params["token_embedder"]["embedding"]
@@ -99,7 +104,7 @@ def encode(cfg, params, tokens, input_mask):
     bias = (relative_position_bias(cfg, enc["relpos_bias"]["rel_embedding"], j[None] - j[:, None],
                                    bidirectional=True)
             + padding_bias(input_mask))                                  # [b, h, Lin, Lin]
-    x = embed(cfg, params, tokens)
+    x = embed(cfg, params, tokens, "encoder")
     for i in range(cfg.num_encoder_layers):
         p = enc[f"layers_{i}"]
         y = norm(cfg, p["pre_attention_layer_norm"], x)

@@ -1,10 +1,12 @@
 """Evaluate a model on a held-out cluster, FLAN style: every dataset, every template.
 
-For each reported dataset of the cluster (`load().eval_datasets(cluster)`):
+For each reported dataset of the cluster (`cfg.catalogue.eval_datasets(cluster)`, the
+catalogue of the registry config's suite: the evaluator treats every suite alike):
 
   prompts    instruction format: each standard eval template (`eval_template_indices`),
-             every example rendered with that template; no_template / dataset_name:
-             the single prompt. k-shot exemplars come from the registry
+             every example rendered with that template; no_template / dataset_name /
+             shuffled_instruction: the single prompt (for the last, each example's
+             own instruction of another task: `prompts/formats.py`). k-shot exemplars come from the registry
              (`render_split(..., shots=k)`: train split, never the example itself).
   splits     "test" always; "validation" (FLAN's 200-example dev split) too when the
              dataset has one and there is more than one template to choose between.
@@ -69,7 +71,6 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from flan_repro.catalogue import load
 from flan_repro.data.sources import DataNotFoundError
 from flan_repro.evaluate import aggregate, calibration as calib, example_scores, metric_table
 from flan_repro.evaluate.checkpoint import as_loaded_model
@@ -96,7 +97,7 @@ class ResultEntry:
 
 def result_entries(cfg, entry: str, fmt: str) -> list[ResultEntry]:
     from flan_repro.registry import examples as ex_lib
-    spec = load().dataset(entry)
+    spec = cfg.catalogue.dataset(entry)
     is_translation = spec.converter == "translation" and len(spec.languages) == 2
     if fmt != "instruction":
         if is_translation:
@@ -177,6 +178,7 @@ class EvalSettings:
     fmt: str = "instruction"
     shots: int = 0
     max_examples: int | None = None
+    max_dev_examples: int | None = None     # None: as max_examples
     length_normalized: bool = False
     num_predictions: int = DEFAULT_NUM_PREDICTIONS
     num_bins: int = calib.DEFAULT_NUM_BINS
@@ -187,15 +189,16 @@ class EvalSettings:
 
 def evaluate_result_entry(res: ResultEntry, cfg, scorer, generator, st: EvalSettings,
                           cluster: str = "", checkpoint: str = "") -> dict:
-    spec = load().dataset(res.entry)
+    spec = cfg.catalogue.dataset(res.entry)
     splits = eval_splits(spec, len(res.templates))
     jobs = []                      # (split, template key, records)
     dev_unavailable = None
     for split in splits:
         for t in res.templates:
             try:
-                recs = build_prompts(cfg, res.entry, split, st.fmt, st.shots, t,
-                                     st.max_examples)
+                cap = st.max_dev_examples if split == "validation" and \
+                    st.max_dev_examples is not None else st.max_examples
+                recs = build_prompts(cfg, res.entry, split, st.fmt, st.shots, t, cap)
             except DataNotFoundError:
                 if split != "validation":
                     raise
@@ -359,7 +362,8 @@ def evaluate_cluster(checkpoint, cluster: str, fmt: str = "instruction", shots: 
                      batch_size: int = 16, max_input_length: int = 1024,
                      max_decode_length: int = 64, length_normalized: bool = False,
                      num_predictions: int = DEFAULT_NUM_PREDICTIONS,
-                     num_bins: int = calib.DEFAULT_NUM_BINS, plots: bool = True) -> dict:
+                     num_bins: int = calib.DEFAULT_NUM_BINS, plots: bool = True,
+                     max_dev_examples: int | None = None) -> dict:
     """Evaluates `checkpoint` on the reported datasets of held-out `cluster`.
 
     checkpoint: a model dir, "hf:DIR", "t5x:DIR", a `LoadedModel`, or an in-memory
@@ -368,6 +372,8 @@ def evaluate_cluster(checkpoint, cluster: str, fmt: str = "instruction", shots: 
     registry: the RegistryConfig (data_dir, templates, seed, vocabulary); default
       `flan_repro.registry.current()`. vocab: default the registry's vocabulary.
     max_examples: at most this many examples per split and template (fast toy runs).
+    max_dev_examples: a smaller cap for the dev split, which only picks the best-dev
+      template (the test split is what the intervals are about); None: max_examples.
     Returns {"cluster", "format", "shots", "checkpoint", "datasets", "results"
     {name: dataset dict as written}, "records" {name: per-example records}, "summary"
     {"mean", "best_dev"} (ClusterSummary dicts), "files", "example_files", "elapsed_s"};
@@ -377,10 +383,10 @@ def evaluate_cluster(checkpoint, cluster: str, fmt: str = "instruction", shots: 
     from flan_repro.evaluate.generation import Generator
     from flan_repro.evaluate.scoring import Scorer
     from flan_repro.registry.config import current
-    cat = load()
+    cfg = registry or current()
+    cat = cfg.catalogue
     cat.cluster(cluster)
     cat.check_format(fmt)
-    cfg = registry or current()
     if not 0 <= shots <= cfg.max_shots:
         raise ValueError(f"shots must be between 0 and {cfg.max_shots}, got {shots}")
     if max_examples is not None and max_examples < 1:
@@ -398,7 +404,10 @@ def evaluate_cluster(checkpoint, cluster: str, fmt: str = "instruction", shots: 
     scorer = Scorer(model, vocab, batch_size=batch_size, max_input_length=max_input_length)
     generator = Generator(model, vocab, batch_size=batch_size, max_input_length=max_input_length,
                           max_decode_length=max_decode_length)
+    if max_dev_examples is not None and max_dev_examples < 1:
+        raise ValueError(f"max_dev_examples must be positive, got {max_dev_examples}")
     st = EvalSettings(fmt=fmt, shots=shots, max_examples=max_examples,
+                      max_dev_examples=max_dev_examples,
                       length_normalized=length_normalized, num_predictions=num_predictions,
                       num_bins=num_bins, batch_size=batch_size, max_input_length=max_input_length,
                       max_decode_length=max_decode_length)

@@ -104,7 +104,7 @@ def _encdec_encode_once(config, params, inputs, input_mask, dec_in, targets, wei
     dec = params["decoder"]
     b, o, lt = dec_in.shape
     self_bias = M.causal_bias(config, dec["relpos_bias"]["rel_embedding"], lt)  # [h, Lt, Lt]
-    x = M.embed(config, params, dec_in.reshape(b * o, lt))
+    x = M.embed(config, params, dec_in.reshape(b * o, lt), "decoder")
     for i, (ck, cv) in enumerate(M.cross_kv(config, params, encoded)):
         p = dec[f"layers_{i}"]
         sa, ca = p["self_attention"], p["encoder_decoder_attention"]
@@ -159,7 +159,7 @@ def _prefix_lm_reuse(config, params, prefix, prefix_len, ex_index, dec_in, targe
     option_bias = jnp.concatenate(
         [to_prefix, jnp.broadcast_to(to_self, (n,) + to_self.shape)], axis=-1)
 
-    x, z = M.embed(config, params, prefix), M.embed(config, params, opt)
+    x, z = M.embed(config, params, prefix, "decoder"), M.embed(config, params, opt, "decoder")
     for i in range(config.num_layers):
         p = dec[f"layers_{i}"]
         sa = p["self_attention"]

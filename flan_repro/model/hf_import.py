@@ -16,6 +16,17 @@ saved config.json `tie_word_embeddings` (transformers 4.x) or `scale_decoder_out
   * scaling on  -> our `tie_word_embeddings=True` (lm_head must be absent or equal to shared);
   * scaling off -> our `tie_word_embeddings=False`; `logits_dense` = lm_head (or a copy of
     `shared` when the checkpoint ties without scaling).
+A scaled head with an lm_head.weight that differs from shared.weight has no equivalent here
+and is refused, naming `scale_decoder_outputs`.
+
+Input embeddings. Public checkpoints share one input matrix (`shared`; per-stack
+`embed_tokens` copies are absent or equal) and import to our usual tree. transformers 5
+keeps `shared`, `encoder.embed_tokens` and `decoder.embed_tokens` independent when the
+model's config has tie_word_embeddings=False, so a checkpoint fine-tuned there holds three
+different matrices: `load_hf_t5` then sets `separate_input_embeddings` and imports all
+three (see t5.py); export writes all three back. transformers 5 loads them untied (it only
+ties tensors that are missing or equal); 4.x always re-ties the inputs to `shared`, so such
+an export needs transformers 5.
 """
 from __future__ import annotations
 
@@ -30,6 +41,7 @@ import numpy as np
 from flan_repro.model.t5 import T5Config
 
 SUPPORTED_FEED_FORWARD = ('gated-gelu', 'gated-gelu_new')
+_INPUT_EMBEDDINGS = ('encoder.embed_tokens.weight', 'decoder.embed_tokens.weight')
 
 # ----------------------------------------------------------------------------- safetensors
 
@@ -134,8 +146,24 @@ def hf_scales_decoder_outputs(hf: Dict[str, Any]) -> bool:
   return bool(hf.get('tie_word_embeddings', True))  # transformers 4.x semantics (default True)
 
 
+def hf_has_separate_input_embeddings(sd: Dict[str, np.ndarray]) -> bool:
+  """True iff `encoder.embed_tokens` or `decoder.embed_tokens` differs from `shared`.
+
+  A missing per-stack copy is tied: save_pretrained writes a tied tensor once. Without
+  `shared.weight` (some exports keep only the per-stack copies) the encoder's stands for it.
+  """
+  shared = sd.get('shared.weight', sd.get('encoder.embed_tokens.weight'))
+  return any(name in sd and not np.array_equal(np.asarray(sd[name]), np.asarray(shared))
+             for name in _INPUT_EMBEDDINGS)
+
+
 def hf_config_from_t5(cfg: T5Config) -> Dict[str, Any]:
-  """A config.json dict for `T5ForConditionalGeneration` equivalent to `cfg`."""
+  """A config.json dict for `T5ForConditionalGeneration` equivalent to `cfg`.
+
+  `tie_word_embeddings` is written as 4.x reads it (the head), `scale_decoder_outputs` as
+  5.x does; neither says whether the inputs are separate: transformers 5 decides that from
+  the tensors present (all three written, and different, stay untied).
+  """
   return {
       'architectures': ['T5ForConditionalGeneration'], 'model_type': 't5',
       'vocab_size': cfg.vocab_size, 'd_model': cfg.d_model, 'd_kv': cfg.d_kv, 'd_ff': cfg.d_ff,
@@ -162,6 +190,8 @@ def hf_name_mapping(cfg: T5Config) -> Mapping:
   """[(hf_name, our_param_path, kind)] for every parameter of a T5 v1.1 model."""
   m: Mapping = [('shared.weight', ('token_embedder', 'embedding'), 'id')]
   for stack, n in (('encoder', cfg.num_encoder_layers), ('decoder', cfg.num_decoder_layers)):
+    if cfg.separate_input_embeddings:
+      m.append((f'{stack}.embed_tokens.weight', (stack, 'token_embedder', 'embedding'), 'id'))
     m.append((f'{stack}.block.0.layer.0.SelfAttention.relative_attention_bias.weight',
               (stack, 'relpos_bias', 'rel_embedding'), 'T'))
     for i in range(n):
@@ -228,14 +258,18 @@ def hf_state_dict_to_params(sd: Dict[str, np.ndarray], cfg: T5Config,
   if 'shared.weight' not in sd:  # some exports only keep the per-stack copies
     sd['shared.weight'] = sd['encoder.embed_tokens.weight']
   shared = np.asarray(sd['shared.weight'])
-  for name in ('encoder.embed_tokens.weight', 'decoder.embed_tokens.weight'):
-    if name in sd and not np.array_equal(np.asarray(sd[name]), shared):
-      raise ValueError(f'{name} differs from shared.weight; T5 shares one input embedding')
+  if cfg.separate_input_embeddings:
+    for name in _INPUT_EMBEDDINGS:  # absent = saved tied to shared
+      sd.setdefault(name, shared)
+  elif hf_has_separate_input_embeddings(sd):
+    raise ValueError('encoder.embed_tokens / decoder.embed_tokens differ from shared.weight: '
+                     'import with separate_input_embeddings=True (load_hf_t5 detects it)')
   lm_head = sd.get('lm_head.weight')
   if cfg.tie_word_embeddings:
     if lm_head is not None and not np.array_equal(np.asarray(lm_head), shared):
-      raise ValueError('config scales decoder outputs (tied head) but lm_head.weight differs '
-                       'from shared.weight; this combination is not supported')
+      raise ValueError('config.json sets scale_decoder_outputs (or, without it, '
+                       'tie_word_embeddings) to true, but lm_head.weight differs from '
+                       'shared.weight: a scaled, untied head cannot be represented')
   elif lm_head is None:
     sd['lm_head.weight'] = shared  # tied without scaling: keep an (untied) copy
 
@@ -255,16 +289,20 @@ def load_hf_t5(folder: str, dtype=np.float32, **config_overrides) -> Tuple[T5Con
 
   `config_overrides` (e.g. dtype='bfloat16', dropout_rate=0.05) go to the T5Config; `dtype`
   is the numpy dtype of the returned parameters (float32 by default).
+  `separate_input_embeddings` is read from the weights (see the module docstring).
   """
   with open(os.path.join(folder, 'config.json')) as f:
     hf = json.load(f)
+  sd = read_hf_state_dict(folder)
+  config_overrides.setdefault('separate_input_embeddings', hf_has_separate_input_embeddings(sd))
   cfg = t5_config_from_hf(hf, **config_overrides)
-  return cfg, hf_state_dict_to_params(read_hf_state_dict(folder), cfg, dtype)
+  return cfg, hf_state_dict_to_params(sd, cfg, dtype)
 
 
 def params_to_hf_state_dict(params: Dict[str, Any], cfg: T5Config,
                             dtype=np.float32) -> Dict[str, np.ndarray]:
-  """Our params -> HF state dict (only `shared.weight` for the embedding, as HF saves it)."""
+  """Our params -> HF state dict: `shared.weight` alone for shared inputs (as HF saves tied
+  tensors), plus both `embed_tokens` with `separate_input_embeddings`."""
   sd = {}
   for hf_name, path, kind in hf_name_mapping(cfg):
     w = np.asarray(_get(params, path), dtype=np.float32)

@@ -16,6 +16,19 @@ The parameter tree follows t5x names (so t5x checkpoints map 1:1, see `hf_import
   decoder/decoder_norm/scale
   decoder/logits_dense/kernel                              [embed, vocab]  (absent when tied)
 
+With `separate_input_embeddings` each stack reads its tokens with its own embedder, named as
+flaxformer names an unshared one. transformers 5 gives a T5 whose config has
+tie_word_embeddings=False three independent input matrices (HF `shared`,
+`encoder.embed_tokens`, `decoder.embed_tokens`); fine-tuning moves them apart, and it saves
+and reloads all three:
+
+  encoder/token_embedder/embedding        [vocab, embed]   HF encoder.embed_tokens
+  decoder/token_embedder/embedding        [vocab, embed]   HF decoder.embed_tokens
+
+and the top-level `token_embedder/embedding` (HF `shared`) feeds no stack: it is the tied
+head's matrix when `tie_word_embeddings`, otherwise kept unused so an export gives back all
+three matrices. Off (the default, every public checkpoint) the tree is exactly the one above.
+
 Inputs use seqio's EncDecFeatureConverter names; pad id is 0. With packing
 (`*_segment_ids`, `*_positions`) no token attends across examples.
 """
@@ -51,9 +64,18 @@ class T5Config:
   dtype: str = 'float32'            # activation dtype; parameters are always float32
   tie_word_embeddings: bool = False  # v1.1 default: separate lm head (logits_dense)
   layer_norm_epsilon: float = 1e-6
+  separate_input_embeddings: bool = False  # encoder/decoder token_embedder (see module doc)
 
   def __post_init__(self):
     object.__setattr__(self, 'dtype', jnp.dtype(self.dtype).name)
+
+
+def input_embedder(cfg: T5Config, shared_embedding: L.Embed) -> L.Embed:
+  """The embedder a stack reads its tokens with: its own `token_embedder` (created in the
+  calling stack's scope) with `separate_input_embeddings`, else the shared one."""
+  if cfg.separate_input_embeddings:
+    return L.Embed(cfg.vocab_size, cfg.d_model, jnp.dtype(cfg.dtype), name='token_embedder')
+  return shared_embedding
 
 
 class Encoder(nn.Module):
@@ -75,7 +97,7 @@ class Encoder(nn.Module):
         bidirectional=True, name='relpos_bias')(length, length, positions, positions)
     bias = L.add_biases(pos_bias, L.mask_to_bias(mask))  # computed once, shared by all layers
 
-    x = self.shared_embedding(tokens)
+    x = input_embedder(cfg, self.shared_embedding)(tokens)
     x = nn.Dropout(cfg.dropout_rate, broadcast_dims=(-2,))(x, deterministic=deterministic)
     for i in range(cfg.num_encoder_layers):
       x = L.EncoderLayer(cfg, name=f'layers_{i}')(x, bias, deterministic)
@@ -101,7 +123,7 @@ class Decoder(nn.Module):
         bidirectional=False, name='relpos_bias')(length, length, positions, positions)
     self_bias = L.add_biases(pos_bias, L.mask_to_bias(mask))
 
-    y = self.shared_embedding(tokens)
+    y = input_embedder(cfg, self.shared_embedding)(tokens)
     y = nn.Dropout(cfg.dropout_rate, broadcast_dims=(-2,))(y, deterministic=deterministic)
     for i in range(cfg.num_decoder_layers):
       y = L.DecoderLayer(cfg, name=f'layers_{i}')(y, self_bias, encoded, cross_bias, deterministic)
@@ -158,6 +180,10 @@ class T5(nn.Module):
     batch can be splatted in; the loss is computed by the caller from the returned logits.
     """
     del decoder_target_tokens, decoder_loss_weights
+    if self.is_initializing() and self.config.separate_input_embeddings:
+      # Nothing reads HF's `shared` when both the inputs and the head are untied; touching
+      # it creates the parameter anyway, so a checkpoint keeps (and exports) all three.
+      self.token_embedder.embedding
     encoded = self.encode(encoder_input_tokens, encoder_segment_ids, encoder_positions,
                           enable_dropout=enable_dropout)
     return self.decode(encoded, decoder_input_tokens, encoder_input_tokens,

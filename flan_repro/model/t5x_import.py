@@ -124,6 +124,8 @@ def read_t5x_param_arrays(path: str) -> Dict[str, np.ndarray]:
   else:
     raise FileNotFoundError(f'no t5x (msgpack `checkpoint`) or orbax checkpoint in {ckpt_dir}')
   roots = [k[:-len(_ANCHOR)] for k in flat if k == _ANCHOR or k.endswith('/' + _ANCHOR)]
+  # separate input embeddings add `encoder/token_embedder/...` below the params root
+  roots = [r for r in roots if not any(r != o and r.startswith(o) for o in roots)]
   if len(roots) != 1:
     raise ValueError(f'expected exactly one {_ANCHOR} in the checkpoint, found {roots}')
   root = roots[0]
@@ -151,7 +153,8 @@ def t5_config_from_t5x(flat: Dict[str, np.ndarray], **overrides) -> T5Config:
                 d_ff=flat['encoder/layers_0/mlp/wi_0/kernel'].shape[-1],
                 num_encoder_layers=count('encoder'), num_decoder_layers=count('decoder'),
                 relative_attention_num_buckets=buckets,
-                tie_word_embeddings='decoder/logits_dense/kernel' not in flat)
+                tie_word_embeddings='decoder/logits_dense/kernel' not in flat,
+                separate_input_embeddings='encoder/token_embedder/embedding' in flat)
   kwargs.update(overrides)
   return T5Config(**kwargs)
 

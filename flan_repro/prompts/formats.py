@@ -1,19 +1,41 @@
-"""The three prompt formats of FLAN's Sec. 4.3 ablation, and few-shot assembly.
+"""The prompt formats of FLAN's Sec. 4.3 ablation (and one eval-only format), and
+few-shot assembly.
 
 One function renders every format so the formats differ only in the prompt:
 the same fields, the same target, the same example order.
-  instruction   a template per example, drawn with a fixed seed
-  no_template   the input fields alone (plus the options block for classification)
-  dataset_name  `[<task cluster>: <dataset>]` then the no-template input
+  instruction           a template per example, drawn with a fixed seed
+  no_template           the input fields alone (plus the options block for classification)
+  dataset_name          `[<task cluster>: <dataset>]` then the no-template input
+  shuffled_instruction  (evaluation only) a standard template of *another* task, filled
+                        with this example's content and options: Webson & Pavlick's
+                        (2022) negative control, the instruction-tuned model given an
+                        instruction that does not describe the task.
+
+shuffled_instruction, precisely (the `Donor` is chosen by `registry.examples`, seeded by
+(seed, dataset, split, example index) like the instruction format's template draw): a
+dataset of another cluster of the same suite and kind (classification or not) with at
+most as many input fields, then one of its standard (not turned-around) templates that
+shows all of that dataset's input fields. The template is filled as follows: the
+donor's input fields (its `inputs`, the content the no-template format shows) take this
+example's input fields in order, the last donor field taking the remaining ones joined
+by newlines; `{options_}` is this example's options block; every other placeholder (an
+instruction-level field, such as the positive control's `{topic}`, the topic a question
+asks about) comes from the donor's own example at the same index of its split. The
+target, options and label are this example's, so the prompt asks the donor task's
+question about this example's content.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 from typing import Callable, Mapping, Sequence
 
-from flan_repro.catalogue import FORMATS, UnknownNameError
+from flan_repro.catalogue import EVAL_FORMATS, UnknownNameError
 from flan_repro.prompts.templates import Template, fill, options_suffix
+
+# fields that are this example's options, whatever template they are filled into
+OPTION_FIELDS = ("options_", "options_str")
 
 EXEMPLAR_SEPARATOR = "\n\n"     # between few-shot exemplars
 INPUT_TARGET_SEPARATOR = "\n"   # between an exemplar's input and its answer
@@ -33,15 +55,55 @@ def with_options(fields: Mapping) -> dict:
     return out
 
 
+@dataclasses.dataclass(frozen=True)
+class Donor:
+    """Where a shuffled instruction comes from: another dataset's standard template (its
+    index in that dataset's list) and the fields of that dataset's example that fill the
+    template's instruction-level placeholders ({} when it has none)."""
+    spec: object
+    template: Template
+    index: int
+    fields: Mapping
+
+    @property
+    def own_fields(self) -> set[str]:
+        """Placeholders filled from the donor's example, not from the rendered one."""
+        return self.template.input_fields - set(self.spec.inputs) - set(OPTION_FIELDS)
+
+
+def shuffled_fields(spec, fields: Mapping, donor: Donor) -> dict:
+    """The fields `donor.template` is filled with for this example (module docstring)."""
+    ours, theirs = list(spec.inputs), list(donor.spec.inputs)
+    if not 1 <= len(theirs) <= len(ours):
+        raise ValueError(f"dataset {donor.spec.name!r} (inputs {theirs}) cannot lend its "
+                         f"instructions to {spec.name!r} (inputs {ours}): a donor needs "
+                         f"1..{len(ours)} input fields")
+    content = {d: str(fields[f]) for d, f in zip(theirs[:-1], ours)}
+    content[theirs[-1]] = "\n".join(str(fields[f]) for f in ours[len(theirs) - 1:])
+    options = {k: fields[k] for k in OPTION_FIELDS if k in fields}
+    return {**with_options(donor.fields), **content, **options}
+
+
 def render(spec, fields: Mapping, fmt: str, *, templates: Sequence[Template] = (),
            template_index: int | None = None, rng: random.Random | None = None,
-           display_name: str = "") -> dict:
-    """Renders one converted example: {'inputs', 'targets', 'template'}.
+           display_name: str = "", donor: Donor | None = None) -> dict:
+    """Renders one converted example: {'inputs', 'targets', 'template'} (and 'donor',
+    `<dataset>:<template index>`, for shuffled_instruction).
 
-    template_index None with fmt 'instruction' draws a template from `rng`.
+    template_index None with fmt 'instruction' draws a template from `rng`;
+    shuffled_instruction needs the `donor` (module docstring).
     """
     fields = with_options(fields)
     target_text = str(fields[spec.target])
+    if fmt == "shuffled_instruction":
+        if donor is None:
+            raise ValueError(f"dataset {spec.name!r}: shuffled_instruction needs a donor "
+                             f"template from another task")
+        where = f"{donor.spec.templates}[{donor.index}], shuffled onto {spec.name}"
+        return {"inputs": fill(donor.template.input, shuffled_fields(spec, fields, donor),
+                               where),
+                "targets": target_text, "template": -1,
+                "donor": f"{donor.spec.name}:{donor.index}"}
     if fmt == "instruction":
         if not templates:
             raise ValueError(f"dataset {spec.name!r}: no templates to render with")
@@ -58,7 +120,7 @@ def render(spec, fields: Mapping, fmt: str, *, templates: Sequence[Template] = (
         if fmt == "dataset_name":
             inputs = f"[{display_name}: {spec.paper_name}]\n{inputs}"
         return {"inputs": inputs, "targets": target_text, "template": -1}
-    raise UnknownNameError("format", fmt, FORMATS)
+    raise UnknownNameError("format", fmt, EVAL_FORMATS)
 
 
 def few_shot(query: Mapping, exemplars: Sequence[Mapping], count_tokens: Callable[[str], int],

@@ -1,5 +1,9 @@
 """Instruction templates as data: ours (tasks/templates/*.yaml) or FLAN's own file.
 
+Another task suite keeps its templates in its own folder, in the same format
+(`tasks/<suite>/templates/*.yaml`, e.g. the positive control's); a dataset's templates
+are looked up in its suite's folder.
+
 A template is an (input pattern, target pattern) pair with `{field}` placeholders,
 exactly FLAN's shape. `--templates PATH` swaps in google-research/FLAN's
 `flan/templates.py`: we read its `PATTERNS` literal with `ast` and never import or
@@ -16,7 +20,7 @@ from typing import Mapping, Sequence
 
 import yaml
 
-from flan_repro.catalogue import UnknownNameError, tasks_dir
+from flan_repro.catalogue import DEFAULT_SUITE, UnknownNameError, suite_dir
 
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
@@ -30,6 +34,10 @@ class Template:
     @property
     def fields(self) -> set[str]:
         return set(PLACEHOLDER.findall(self.input)) | set(PLACEHOLDER.findall(self.target))
+
+    @property
+    def input_fields(self) -> set[str]:
+        return set(PLACEHOLDER.findall(self.input))
 
 
 def options_suffix(options: Sequence[str]) -> str:
@@ -51,10 +59,12 @@ def fill(pattern: str, fields: Mapping[str, object], where: str = "") -> str:
 
 # --------------------------------------------------------------------------- loading
 @functools.lru_cache(maxsize=8)
-def load_all(path: str | None = None) -> Mapping[str, tuple[Template, ...]]:
-    """Template key -> templates. `path` None: ours; a .py file: FLAN's PATTERNS."""
+def load_all(path: str | None = None, suite: str = DEFAULT_SUITE
+             ) -> Mapping[str, tuple[Template, ...]]:
+    """Template key -> templates. `path` None: ours (the suite's `templates/` folder);
+    a .py file: FLAN's PATTERNS; a folder: YAML files in our format."""
     if path is None:
-        return _load_ours(tasks_dir() / "templates")
+        return _load_ours(suite_dir(suite) / "templates")
     p = Path(path)
     if p.is_dir() and (p / "flan" / "templates.py").exists():
         p = p / "flan" / "templates.py"          # a checkout of google-research/FLAN
@@ -109,11 +119,11 @@ def _load_flan_patterns(path: Path) -> Mapping[str, tuple[Template, ...]]:
 def templates_for(spec, path: str | None = None, num_templates: int | None = None
                   ) -> tuple[Template, ...]:
     """The templates of a dataset, turned-around flags set, cut to `num_templates`."""
-    table = load_all(path)
+    table = load_all(path, spec.suite)
     if spec.templates not in table:
         raise UnknownNameError("template key", spec.templates, table,
                                hint=f"(dataset {spec.name!r}; templates from "
-                                    f"{path or tasks_dir() / 'templates'})")
+                                    f"{path or suite_dir(spec.suite) / 'templates'})")
     standard_target = "{" + spec.target + "}"
     out = tuple(t if t.turned_around or path is None else
                 dataclasses.replace(t, turned_around=t.target.strip() != standard_target)

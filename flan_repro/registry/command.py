@@ -3,19 +3,20 @@
   flan-repro tasks --json
   flan-repro tasks --dataset rte --format instruction --split test --show 3 [--shots 2] [--json]
   flan-repro tasks --stats --cluster nli --format instruction
+  flan-repro tasks --suite control --dataset animal_or_sport --format shuffled_instruction
 """
 from __future__ import annotations
 
 import json
 import sys
 
-from flan_repro.catalogue import FORMATS, load
+from flan_repro.catalogue import DEFAULT_SUITE, EVAL_FORMATS, load
 
 
 def add_arguments(p):
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--dataset", help="registry entry to render, e.g. rte, anli_r1")
-    p.add_argument("--format", default="instruction", help=f"one of {', '.join(FORMATS)}")
+    p.add_argument("--format", default="instruction", help=f"one of {', '.join(EVAL_FORMATS)}")
     p.add_argument("--split", default="validation",
                    help="train | validation | test (FLAN's splits), or raw:NAME for a source split")
     p.add_argument("--show", type=int, default=3, help="number of examples to render")
@@ -27,11 +28,14 @@ def add_arguments(p):
     p.add_argument("--templates", default=None,
                    help="FLAN's flan/templates.py (or a FLAN checkout) to use instead of ours")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--suite", default=DEFAULT_SUITE,
+                   help="task suite: flan (tasks/) or control (tasks/control/, the positive "
+                        "control)")
 
 
-def catalogue_json() -> dict:
+def catalogue_json(suite: str = DEFAULT_SUITE) -> dict:
     from flan_repro.prompts.templates import templates_for
-    cat = load()
+    cat = load(suite)
     datasets = {}
     for name, spec in cat.datasets.items():
         templates = templates_for(spec)
@@ -55,8 +59,8 @@ def catalogue_json() -> dict:
 def mixture_stats(cluster: str, fmt: str) -> list[dict]:
     from flan_repro.registry.config import current
     from flan_repro.registry.mixtures import mixing_rate
-    cat = load()
-    cat.check_format(fmt)
+    cat = current().catalogue
+    cat.check_format(fmt, training=True)
     rows = []
     for entry in cat.train_datasets(cluster):
         spec = cat.datasets[entry]
@@ -71,8 +75,8 @@ def mixture_stats(cluster: str, fmt: str) -> list[dict]:
 
 def run(args) -> int:
     from flan_repro.registry import configure
-    cat = load()
-    configure(data_dir=args.data_dir, templates=args.templates, seed=args.seed)
+    cat = configure(data_dir=args.data_dir, templates=args.templates, seed=args.seed,
+                    suite=args.suite).catalogue
     if args.stats:
         if not args.cluster:
             raise ValueError("--stats needs --cluster (one of " + ", ".join(cat.clusters) + ")")
@@ -110,7 +114,7 @@ def run(args) -> int:
                       f">>> {rec['targets']}")
         return 0
     if args.json:
-        print(json.dumps(catalogue_json()))
+        print(json.dumps(catalogue_json(args.suite)))
         return 0
     for c, spec in cat.clusters.items():
         print(f"{c} ({spec.display_name}): {', '.join(spec.datasets)}")

@@ -2,6 +2,11 @@
 
 One process-wide setting (seqio's registries are global too): the CLI and gin set it
 once from `--data_dir`, `--templates` and the profile, then register tasks.
+
+`suite` says which catalogue the registry's names refer to: "flan" (`tasks/`) or
+another suite such as "control" (`tasks/control/`, the positive control). Everything
+downstream (tasks, mixtures, the evaluator) reads the catalogue from here
+(`cfg.catalogue`), so none of it knows or cares which suite it serves.
 """
 from __future__ import annotations
 
@@ -19,6 +24,22 @@ class RegistryConfig:
     max_shots: int = 16
     toy_train_size: int = 1000
     toy_eval_size: int = 100
+    suite: str = "flan"               # flan | control | another tasks/<suite>/
+
+    def __post_init__(self):
+        from flan_repro.catalogue import suite_dir
+        suite_dir(self.suite)             # an unknown suite fails here, listing the valid ones
+
+    @functools.cached_property
+    def catalogue(self):
+        from flan_repro.catalogue import load
+        return load(self.suite)
+
+    @property
+    def tasks_digest(self) -> str:
+        """The suite's declarations, for cache keys (`catalogue.spec.suite_digest`)."""
+        from flan_repro.catalogue.spec import suite_digest
+        return suite_digest(self.suite)
 
     @functools.cached_property
     def source(self):
@@ -49,7 +70,8 @@ import gin  # noqa: E402  (gin is light; kept here to show what this block is fo
 
 @gin.configurable("registry")
 def configure_from_gin(data_dir=None, templates=None, vocabulary=None, seed=None,
-                       few_shot_budget=None, toy_train_size=None, toy_eval_size=None):
+                       few_shot_budget=None, toy_train_size=None, toy_eval_size=None,
+                       suite=None):
     """Applies `registry.*` gin bindings, e.g. `registry.toy_train_size = 50`."""
     given = {k: v for k, v in locals().items() if v is not None}
     return configure(**given) if given else current()

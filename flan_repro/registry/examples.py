@@ -1,13 +1,13 @@
 """Raw examples -> prompted examples: the one place a dataset split is rendered.
 
 Pure Python over lists, so each step is testable on a dict; the seqio tasks wrap the
-result in tf.data. Rendering is deterministic in (seed, dataset, split, index).
+result in tf.data. Rendering is deterministic in (seed, dataset, split, index). The
+datasets are those of the config's suite (`cfg.catalogue`).
 """
 from __future__ import annotations
 
 import functools
 
-from flan_repro.catalogue import load
 from flan_repro.catalogue.converters import convert
 from flan_repro.data.sources import DataNotFoundError
 from flan_repro.prompts import formats, templates as tmpl
@@ -17,7 +17,7 @@ from flan_repro.registry.config import RegistryConfig
 @functools.lru_cache(maxsize=1024)
 def converted(cfg: RegistryConfig, entry: str, split: str) -> tuple[tuple[dict, dict], ...]:
     """(raw, fields) pairs of a split; examples the converter drops are left out."""
-    spec = load().dataset(entry)
+    spec = cfg.catalogue.dataset(entry)
     out = []
     for ex in cfg.source.examples(spec, split):
         fields = convert(spec, ex)
@@ -27,7 +27,7 @@ def converted(cfg: RegistryConfig, entry: str, split: str) -> tuple[tuple[dict, 
 
 
 def dataset_templates(cfg: RegistryConfig, entry: str, num_templates: int | None = None):
-    spec = load().dataset(entry)
+    spec = cfg.catalogue.dataset(entry)
     return tmpl.templates_for(spec, cfg.templates, num_templates)
 
 
@@ -36,10 +36,52 @@ def eval_template_indices(cfg: RegistryConfig, entry: str) -> list[int]:
     return [i for i, t in enumerate(dataset_templates(cfg, entry)) if not t.turned_around]
 
 
-def _render_one(cfg, spec, fields, fmt, templates, template_index, rng):
-    cat = load()
+def donor_templates(cfg: RegistryConfig, entry: str) -> list[int]:
+    """The templates `entry` can lend to another task: standard ones that show every one of
+    its input fields, so that every field of the borrowing example is shown too."""
+    spec = cfg.catalogue.dataset(entry)
+    templates = dataset_templates(cfg, entry)
+    return [i for i in eval_template_indices(cfg, entry)
+            if set(spec.inputs) <= templates[i].input_fields]
+
+
+def shuffled_donors(cfg: RegistryConfig, entry: str) -> list[str]:
+    """Datasets whose templates `shuffled_instruction` may lend to `entry`: those of another
+    cluster of the suite, of the same kind (classification or not), with at most as many
+    input fields (so all of this example's content has a place) and a `donor_templates`."""
+    cat = cfg.catalogue
+    spec = cat.dataset(entry)
+    out = [d.name for d in cat.datasets.values()
+           if d.cluster != spec.cluster and d.classification == spec.classification
+           and 1 <= len(d.inputs) <= len(spec.inputs) and donor_templates(cfg, d.name)]
+    if not out:
+        raise ValueError(f"dataset {entry!r}: no dataset outside cluster {spec.cluster!r} "
+                         f"({'classification' if spec.classification else 'generation'}, at "
+                         f"most {len(spec.inputs)} input fields) to take a shuffled "
+                         f"instruction from")
+    return out
+
+
+def pick_donor(cfg: RegistryConfig, donors: list[str], split: str, index: int, rng
+               ) -> formats.Donor:
+    """A donor dataset, then one of its `donor_templates`, drawn from `rng`; the donor's
+    example (same index in its split of the same name, else its test split) is read
+    only when the template has placeholders beyond the content and options."""
+    name = rng.choice(donors)
+    t = rng.choice(donor_templates(cfg, name))
+    spec = cfg.catalogue.dataset(name)
+    donor = formats.Donor(spec, dataset_templates(cfg, name)[t], t, {})
+    if donor.own_fields:
+        rows = converted(cfg, name, split if split in spec.splits else "test")
+        donor = formats.Donor(spec, donor.template, t, rows[index % len(rows)][1])
+    return donor
+
+
+def _render_one(cfg, spec, fields, fmt, templates, template_index, rng, donor=None):
+    cat = cfg.catalogue
     return formats.render(spec, fields, fmt, templates=templates, template_index=template_index,
-                          rng=rng, display_name=cat.clusters[spec.cluster].display_name)
+                          rng=rng, display_name=cat.clusters[spec.cluster].display_name,
+                          donor=donor)
 
 
 def render_split(cfg: RegistryConfig, entry: str, split: str, *, fmt: str = "instruction",
@@ -48,11 +90,12 @@ def render_split(cfg: RegistryConfig, entry: str, split: str, *, fmt: str = "ins
     """Prompted examples of one split.
 
     template None (instruction format): each example draws one of the first
-    `num_templates` templates. Few-shot exemplars come from the train split (the same
-    split when a dataset has none, e.g. WSC273), never the example itself, rendered
-    with the query's template, and are pruned to `cfg.few_shot_budget` tokens.
+    `num_templates` templates. shuffled_instruction: each example draws a donor
+    (`pick_donor`). Few-shot exemplars come from the train split (the same split when a
+    dataset has none, e.g. WSC273), never the example itself, rendered with the query's
+    template (or donor), and are pruned to `cfg.few_shot_budget` tokens.
     """
-    cat = load()
+    cat = cfg.catalogue
     spec = cat.dataset(entry)
     cat.check_format(fmt)
     if not 0 <= shots <= cfg.max_shots:
@@ -61,6 +104,7 @@ def render_split(cfg: RegistryConfig, entry: str, split: str, *, fmt: str = "ins
     if template is not None and not 0 <= template < len(templates):
         raise ValueError(f"dataset {entry!r} has templates 0..{len(templates) - 1}, not {template}")
     rows = converted(cfg, entry, split)
+    donors = shuffled_donors(cfg, entry) if fmt == "shuffled_instruction" else None
     if templates and rows:
         tmpl.validate(spec, templates, formats.with_options(rows[0][1]))
     pool_split = "train" if "train" in spec.splits else split
@@ -75,7 +119,8 @@ def render_split(cfg: RegistryConfig, entry: str, split: str, *, fmt: str = "ins
     out = []
     for i, (raw, fields) in enumerate(rows):
         rng = formats.stable_rng(cfg.seed, entry, split, i)
-        rec = _render_one(cfg, spec, fields, fmt, templates, template, rng)
+        donor = pick_donor(cfg, donors, split, i, rng) if donors else None
+        rec = _render_one(cfg, spec, fields, fmt, templates, template, rng, donor)
         kept = 0
         if shots and pool:
             picks = rng.sample(range(len(pool)), min(len(pool), shots + 2))
@@ -84,7 +129,7 @@ def render_split(cfg: RegistryConfig, entry: str, split: str, *, fmt: str = "ins
                 if (pool_split == split and j == i) or pool[j][0] == raw:
                     continue   # never the evaluated example itself
                 ex = _render_one(cfg, spec, pool[j][1], fmt, templates,
-                                 rec["template"] if fmt == "instruction" else None, rng)
+                                 rec["template"] if fmt == "instruction" else None, rng, donor)
                 if ex["inputs"] != rec["inputs"]:
                     exemplars.append(ex)
             rec["inputs"], kept = formats.few_shot(rec, exemplars[:shots], count,

@@ -3,18 +3,20 @@
 Training mixes every dataset outside the excluded clusters, examples-proportionally
 with rate min(n, 3000), n the dataset's train size after the 30k cut. Rates are
 computed from the source when the mixture is first used, not at registration.
+The clusters and datasets are those of the registry config's suite (`current().catalogue`);
+mixtures are made of training formats only.
 """
 from __future__ import annotations
 
 import seqio
 
-from flan_repro.catalogue import FORMATS, load
+from flan_repro.catalogue import FORMATS
 from flan_repro.registry.config import current
 from flan_repro.registry.tasks import ensure_task
 
 
 def mixing_rate(entry: str) -> float:
-    cat = load()
+    cat = current().catalogue
     n = current().source.num_examples(cat.dataset(entry), "train")
     return float(min(n, cat.recipe["mixing_rate_cap"]))
 
@@ -34,22 +36,22 @@ def _add(name: str, entries: list[str], **task_kwargs) -> str:
 
 def register_heldout(cluster: str, fmt: str = "instruction", num_templates: int | None = None,
                      shots: int = 0) -> str:
-    cat = load()
-    cat.check_format(fmt)
+    cat = current().catalogue
+    cat.check_format(fmt, training=True)
     return _add(heldout_name(cluster, fmt, num_templates), cat.train_datasets(cluster),
                 fmt=fmt, shots=shots, num_templates=num_templates)
 
 
 def register_eval(cluster: str, fmt: str = "instruction", shots: int = 0) -> str:
     """The held-out cluster's reported datasets, whole-format, for quick checks."""
-    cat = load()
+    cat = current().catalogue
     name = f"flan_heldout_{cluster}_eval_{fmt}" + (f"_{shots}shot" if shots else "")
     return _add(name, cat.eval_datasets(cluster), fmt=fmt, shots=shots)
 
 
 def cluster_count_datasets(k: int) -> list[str]:
     """Fig. 6: training datasets of the first k clusters of the paper's order."""
-    cat = load()
+    cat = current().catalogue
     abl = cat.cluster_count_ablation
     order = abl["order"]
     if not 1 <= k <= len(order):
@@ -95,7 +97,7 @@ def ensure_registered(name: str) -> str:
 
 
 def register_all() -> list[str]:
-    cat = load()
+    cat = current().catalogue
     names = []
     for cluster in cat.clusters:
         for fmt in FORMATS:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import seqio
 
-from flan_repro.catalogue import FORMATS, load
+from flan_repro.catalogue import FORMATS
 from flan_repro.registry import examples as ex_lib
 from flan_repro.registry.config import RegistryConfig, current
 
@@ -76,7 +76,7 @@ def build_task(entry: str, fmt: str = "instruction", shots: int = 0, template: i
                num_templates: int | None = None, scoring: bool = False,
                cfg: RegistryConfig | None = None) -> seqio.Task:
     cfg = cfg or current()
-    spec = load().dataset(entry)
+    spec = cfg.catalogue.dataset(entry)
     if scoring and not spec.classification:
         raise ValueError(f"dataset {entry!r} is not classification: no scoring task")
     preprocessors = [seqio.preprocessors.tokenize, seqio.CacheDatasetPlaceholder(),
@@ -102,7 +102,9 @@ def ensure_task(entry: str, fmt: str = "instruction", shots: int = 0,
 
 
 def _variants(cfg: RegistryConfig):
-    cat = load()
+    """The eagerly registered variants: training formats only (an eval-only format such
+    as shuffled_instruction is rendered by the evaluator, or made by `ensure_task`)."""
+    cat = cfg.catalogue
     for entry, spec in cat.datasets.items():
         for shots in REGISTERED_SHOTS:
             for fmt in FORMATS:

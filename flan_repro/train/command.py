@@ -8,7 +8,6 @@ Re-running the same command resumes from MODEL_DIR's latest checkpoint.
 """
 from __future__ import annotations
 
-import logging
 import re
 import sys
 from pathlib import Path
@@ -86,13 +85,6 @@ def run(args, unknown=()) -> int:
             jax.distributed.initialize(args.coordinator, args.num_processes, args.process_id)
         else:
             jax.distributed.initialize()
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    logging.getLogger("flan_repro").setLevel(logging.INFO)
-    try:   # orbax and jax log every save at INFO through absl
-        from absl import logging as absl_logging
-        absl_logging.set_verbosity(absl_logging.WARNING)
-    except ImportError:
-        pass
     parse_gin(args.gin_file, gin_bindings(list(unknown)))
     from flan_repro.registry.config import configure, configure_from_gin
     configure_from_gin()

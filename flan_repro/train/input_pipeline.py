@@ -111,10 +111,21 @@ def stream(cfg: DataConfig, start_step: int = 0) -> Iterator[dict]:
 
     seqio's batches skip in tf.data (no numpy conversion of the skipped ones, which
     matters when a paper-scale streaming run resumes deep into its data); the best_fit
-    packer's rows only exist once packed, so those are skipped after packing."""
-    if cfg.pack and cfg.packer == "best_fit":
-        return itertools.islice(batches(cfg), start_step, None)
-    return dataset(cfg).skip(start_step).as_numpy_iterator()
+    packer's rows only exist once packed, so those are skipped after packing.
+
+    The first batch is made with library stderr filtered: building it constructs two
+    tf.text SentencePiece kernels per task (inputs, targets), and with the toy vocabulary
+    (identity normalization) each logs `precompiled_charsmap is empty`, ~100 lines for
+    a held-out mixture, from a copy of SentencePiece no log level reaches (flan_repro.logs)."""
+    from flan_repro.logs import library_stderr_filtered
+    with library_stderr_filtered():
+        if cfg.pack and cfg.packer == "best_fit":
+            it = itertools.islice(batches(cfg), start_step, None)
+        else:
+            it = dataset(cfg).skip(start_step).as_numpy_iterator()
+        first = list(itertools.islice(it, 1))
+    yield from first
+    yield from it
 
 
 def cache_key(cfg: DataConfig, num_steps: int) -> str:
@@ -123,6 +134,7 @@ def cache_key(cfg: DataConfig, num_steps: int) -> str:
     blob = json.dumps({"data": dataclasses.asdict(cfg), "steps": num_steps,
                        "packer_version": packing.VERSION,
                        "registry": {k: getattr(reg, k) for k in reg.__dataclass_fields__},
+                       "tasks": reg.tasks_digest,    # edited templates/catalogue: new batches
                        "vocab": str(getattr(reg.vocab, "sentencepiece_model_file", ""))},
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -53,7 +53,14 @@ def init_params_from(init_from: str, model_config, abstract_params):
     """`hf:DIR` (HuggingFace T5 folder) or one of our model dirs (its latest params)."""
     if init_from.startswith("hf:"):
         from flan_repro.model.hf_import import load_hf_t5
-        _, params = load_hf_t5(init_from[3:])
+        hf_config, params = load_hf_t5(init_from[3:])
+        # these two change the parameter tree: name the binding instead of a tree mismatch
+        for field in ("separate_input_embeddings", "tie_word_embeddings"):
+            want, have = getattr(hf_config, field), getattr(model_config, field, None)
+            if want != have:
+                raise ValueError(f"train.init_from = {init_from!r} has {field}={want} but "
+                                 f"train.model_config has {have}: bind T5Config.{field} = "
+                                 f"{want} in the model gin")
         return jax.tree.map(lambda a, b: jnp.asarray(a, b.dtype), params, abstract_params)
     return load_params(init_from, model_config)
 
@@ -112,15 +119,18 @@ class _StopFlag:
         self.signal = signum
 
 
-@gin.configurable(denylist=["stop_flag"])
+@gin.configurable(denylist=["stop_flag", "progress_label"])
 def train(model_dir: str = gin.REQUIRED, mixture: str = gin.REQUIRED,
           train_steps: int = gin.REQUIRED, model_config: Any = gin.REQUIRED,
           inputs_length: int = 256, targets_length: int = 64, batch_size: int = 32,
           pack: bool = True, seed: int = 0, dropout: bool = True,
           checkpoint_every: int = 100, keep_checkpoints: int = 3, log_every: int = 10,
           init_from: str | None = None, cache_batches: bool = True,
-          stop_flag: _StopFlag | None = None) -> TrainResult:
-    """Trains `model_config` on `mixture` for `train_steps` steps in `model_dir`."""
+          stop_flag: _StopFlag | None = None, progress_label: str = "") -> TrainResult:
+    """Trains `model_config` on `mixture` for `train_steps` steps in `model_dir`.
+
+    progress_label: what the progress bar or lines say the run is (the ablation passes
+    its stage, `[3/9] tune no_template`); set by the caller, not gin."""
     # A macro left at %gin.REQUIRED reaches us as the sentinel itself: name it.
     for name, value, macro in (("model_dir", model_dir, "MODEL_DIR"), ("mixture", mixture, "MIXTURE"),
                                ("train_steps", train_steps, "TRAIN_STEPS"),
@@ -197,7 +207,7 @@ def train(model_dir: str = gin.REQUIRED, mixture: str = gin.REQUIRED,
     stop = stop_flag or _StopFlag()
     previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM,)}
     writer = _Writers(model_dir)
-    progress = Progress(train_steps, start_step)
+    progress = Progress(train_steps, start_step, label=progress_label)
     step, last_loss, t0, tokens_since = start_step, float("nan"), time.time(), 0.0
     try:
         while step < train_steps:

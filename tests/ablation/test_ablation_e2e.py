@@ -1,7 +1,9 @@
 """A shortened toy ablation end to end (the `ci` profile): every report row and file,
-re-running is a no-op, and a SIGKILL mid-run followed by a re-run gives the same summary."""
+re-running is a no-op, and a SIGKILL mid-run followed by a re-run gives the same summary;
+its output is the plan, the stage announcements and our own lines, no library chatter."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,7 +19,9 @@ NLI = ["anli_r1", "anli_r2", "anli_r3", "cb", "rte"]
 def ablation(out, *extra, wait=True):
     cmd = [sys.executable, "-m", "flan_repro", "ablation", "--cluster", "nli", "--profile", "ci",
            "--out", str(out), *extra]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    # quiet by default, even when the shell asks TensorFlow for every log line
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="0")
+    env.pop("FLAN_REPRO_VERBOSE", None)
     if not wait:
         return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
@@ -27,8 +31,11 @@ def ablation(out, *extra, wait=True):
 
 
 def rows_without_timing(out):
+    """The rows, comparisons and calibration study, and every per-example record."""
     s = json.loads((Path(out) / "summary.json").read_text())
-    return s["rows"]
+    records = {str(p.relative_to(out)): p.read_text()
+               for p in sorted(Path(out).glob("eval/**/*.examples.jsonl"))}
+    return s["rows"], s["comparisons"], s["calibration_study"], records
 
 
 @pytest.fixture(scope="module")
@@ -66,10 +73,49 @@ def test_report_rows_and_files(finished):
                 assert len(d["per_template"]) >= 7
     assert [p["value"] for p in s["paper"]["role_of_instructions"]["rows"]] == \
         [37.3, 46.6, 47.0, 55.2]
+    # every number with its interval and n; FLAN compared, paired, with every other row
+    for r in s["rows"]:
+        lo, hi = r["cluster_average_ci95"]
+        assert lo <= r["cluster_average"] <= hi, r["variant"]
+        for d in r["datasets"].values():
+            assert d["ci95"][0] <= d["mean_over_templates"] <= d["ci95"][1] and d["n"] > 0
+            assert all((out / f).exists() for f in d["examples_files"])
+    others = {(c["b"]["variant"], c["b"]["eval_format"]) for c in s["comparisons"]}
+    assert others == {("base", "instruction"), ("no_template", "instruction"),
+                      ("dataset_name", "instruction"), ("dataset_name", "dataset_name"),
+                      ("instruction", "shuffled_instruction")}
+    for c in s["comparisons"]:
+        assert c["ci95"][0] <= c["diff"] <= c["ci95"][1] and 0 < c["p_value"] <= 1
+    study = s["calibration_study"]
+    assert study["held_out"]["reference"] == "base" and study["held_out"]["datasets"] == NLI
+    assert study["seen"]["datasets"] == ["sst2"]
+    assert (out / "figures/calibration_nli.png").exists()
+    assert (out / "figures/calibration_nli_seen.png").exists()
     md = (out / "report.md").read_text()
-    assert "FLAN (instructions)" in md and "55.2" in md
+    assert "FLAN (instructions)" in md and "55.2" in md and "Is the difference real?" in md
     csv_lines = (out / "report.csv").read_text().splitlines()
     assert len(csv_lines) > 6 * 5
+
+
+def test_output_is_the_plan_then_each_stage_without_library_noise(finished, library_noise):
+    _, p, _ = finished
+    assert library_noise(p.stdout + p.stderr) == []
+    # the plan: "  [i/N] what[: steps][  cached]", numbered 1..N
+    plan = re.findall(r"^  \[(\d+)/(\d+)\] (.+?)(?:\s+cached)?$", p.stderr, re.M)
+    n = len(plan)
+    assert n >= 14 and [(int(i), int(total)) for i, total, _ in plan] == \
+        [(i, n) for i in range(1, n + 1)]
+    assert ("3", str(n), "tune no_template: 10 steps") in plan
+    # each stage announced as it starts, in order: as planned, or as skipped when cached
+    logged = [line[9:] for line in p.stderr.splitlines() if re.match(r"\d\d:\d\d:\d\d \[", line)]
+    positions = []
+    for i, _, what in plan:
+        start = (f"[{i}/{n}] {what}", f"[{i}/{n}] {what.split(': ')[0]}: cached, skipped")
+        positions.append(next(k for k, line in enumerate(logged) if line in start))
+    assert positions == sorted(positions)
+    # training progress lines say which stage they count
+    assert re.search(rf"^\d\d:\d\d:\d\d \[3/{n}\] tune no_template: step 10/10 loss ",
+                     p.stderr, re.M)
 
 
 def test_rerun_is_a_noop_that_reprints(finished):

@@ -10,11 +10,12 @@ def make_enc_dec_batch(rng, batch=3, enc_len=40, dec_len=37, vocab=128,
   """Random right-padded enc-dec batch (pad 0) in EncDecFeatureConverter layout (unpacked)."""
   enc_lens = enc_lens or [enc_len] * batch
   dec_lens = dec_lens or [dec_len] * batch
+  randint = getattr(rng, 'integers', None) or rng.randint  # Generator or RandomState
   enc = np.zeros((batch, enc_len), np.int32)
   tgt = np.zeros((batch, dec_len), np.int32)
   for i in range(batch):
-    enc[i, :enc_lens[i]] = rng.randint(2, vocab, enc_lens[i])
-    tgt[i, :dec_lens[i]] = rng.randint(2, vocab, dec_lens[i])
+    enc[i, :enc_lens[i]] = randint(2, vocab, enc_lens[i])
+    tgt[i, :dec_lens[i]] = randint(2, vocab, dec_lens[i])
   dec_in = np.concatenate([np.zeros((batch, 1), np.int32), tgt[:, :-1]], axis=1)
   weights = (tgt > 0).astype(np.float32)
   return dict(encoder_input_tokens=enc, decoder_input_tokens=dec_in,

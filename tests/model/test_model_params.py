@@ -1,4 +1,5 @@
 """Parameter counts (via jax.eval_shape, nothing allocated) and the gin size files."""
+import dataclasses
 import os
 
 import gin
@@ -54,3 +55,37 @@ def test_tiny_gin_and_vocab_macro():
   # Tied heads drop the [d_model, vocab] lm head.
   tied = t5.T5Config(**{**cfg.__dict__, 'tie_word_embeddings': True})
   assert params.count_model_params(cfg) - params.count_model_params(tied) == 128 * 1000
+
+
+def _paths(config):
+  return sorted('/'.join(p.key for p in path) for path, _ in
+                jax.tree_util.tree_flatten_with_path(params.param_shapes(config))[0])
+
+
+# The whole tree of a 1+1-layer T5 v1.1: t5x names, which public checkpoints map onto.
+ONE_LAYER_TREE = ['decoder/decoder_norm/scale'] + [
+    f'decoder/layers_0/{m}/{p}/kernel' for m in ('encoder_decoder_attention', 'self_attention')
+    for p in ('key', 'out', 'query', 'value')] + [
+    'decoder/layers_0/mlp/wi_0/kernel', 'decoder/layers_0/mlp/wi_1/kernel',
+    'decoder/layers_0/mlp/wo/kernel', 'decoder/layers_0/pre_cross_attention_layer_norm/scale',
+    'decoder/layers_0/pre_mlp_layer_norm/scale',
+    'decoder/layers_0/pre_self_attention_layer_norm/scale', 'decoder/logits_dense/kernel',
+    'decoder/relpos_bias/rel_embedding', 'encoder/encoder_norm/scale'] + [
+    f'encoder/layers_0/attention/{p}/kernel' for p in ('key', 'out', 'query', 'value')] + [
+    'encoder/layers_0/mlp/wi_0/kernel', 'encoder/layers_0/mlp/wi_1/kernel',
+    'encoder/layers_0/mlp/wo/kernel', 'encoder/layers_0/pre_attention_layer_norm/scale',
+    'encoder/layers_0/pre_mlp_layer_norm/scale', 'encoder/relpos_bias/rel_embedding',
+    'token_embedder/embedding']
+
+
+def test_separate_input_embeddings_only_add_the_two_embedders():
+  """Off (the default) the tree is exactly the t5x one; on, it gains one embedder a stack."""
+  cfg = t5.T5Config(vocab_size=16, d_model=8, d_ff=16, num_heads=2, d_kv=4,
+                    num_encoder_layers=1, num_decoder_layers=1)
+  assert not cfg.separate_input_embeddings
+  assert _paths(cfg) == sorted(ONE_LAYER_TREE)
+  separate = dataclasses.replace(cfg, separate_input_embeddings=True)
+  assert _paths(separate) == sorted(ONE_LAYER_TREE + ['encoder/token_embedder/embedding',
+                                                      'decoder/token_embedder/embedding'])
+  # The top-level (HF `shared`) embedding stays even when nothing reads it (untied head).
+  assert params.count_model_params(separate) - params.count_model_params(cfg) == 2 * 16 * 8

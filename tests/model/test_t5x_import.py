@@ -53,9 +53,11 @@ def _write_legacy_t5x(ckpt_dir, t5x_params):
     f.write(serialization.msgpack_serialize(state))
 
 
-@pytest.mark.parametrize('tied', [False, True], ids=['untied', 'tied'])
-def test_legacy_t5x_checkpoint(tmp_path, tied):
-  cfg = t5.T5Config(**{**CFG.__dict__, 'tie_word_embeddings': tied})
+@pytest.mark.parametrize('tied,separate', [(False, False), (True, False), (False, True)],
+                         ids=['untied', 'tied', 'separate_inputs'])
+def test_legacy_t5x_checkpoint(tmp_path, tied, separate):
+  cfg = t5.T5Config(**{**CFG.__dict__, 'tie_word_embeddings': tied,
+                       'separate_input_embeddings': separate})
   params = random_params(cfg, seed=1)
   _write_legacy_t5x(str(tmp_path / 'model' / 'checkpoint_100'), t5x_import.params_to_t5x(params))
   loaded_cfg, loaded = t5x_import.load_t5x_t5(str(tmp_path / 'model'), dropout_rate=0.1)

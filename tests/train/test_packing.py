@@ -353,3 +353,20 @@ def test_stream_resumes_at_the_same_batch(snli_task, pack, packer):
         assert x.keys() == y.keys()
         for k in x:
             np.testing.assert_array_equal(x[k], y[k])
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_stream_start_drops_sentencepiece_kernel_logs_unless_verbose(
+        snli_task, capfd, monkeypatch, verbose):
+    """Each tf.text SentencePiece kernel logs `precompiled_charsmap is empty` as a new
+    pipeline builds its first batch (the toy vocabulary normalizes nothing), ~100 lines
+    per training mixture; the library's own log level cannot be set from Python."""
+    from flan_repro import logs
+    if verbose:
+        monkeypatch.setenv(logs.VERBOSE_ENV, "1")
+    else:
+        monkeypatch.delenv(logs.VERBOSE_ENV, raising=False)
+    cfg = input_pipeline.DataConfig(mixture=snli_task, inputs_length=64, targets_length=16,
+                                    batch_size=4, packing_window=128)
+    assert len(list(itertools.islice(input_pipeline.stream(cfg), 2))) == 2
+    assert ("precompiled_charsmap is empty" in capfd.readouterr().err) == verbose

@@ -123,3 +123,21 @@ def test_missing_required_macro_is_named(tmp_path):
     p = subprocess.run(cmd, cwd=trainlib.ROOT, env=trainlib.env(), capture_output=True,
                        text=True, timeout=300)
     assert p.returncode == 2 and "model_dir" in p.stderr.lower() and "Traceback" not in p.stderr
+
+
+def test_init_from_hf_names_the_embedding_binding(tmp_path):
+    """An hf: checkpoint with separate input embeddings initialises only a model gin that
+    binds them; otherwise the error names the binding, not a tree mismatch."""
+    import dataclasses
+    from flan_repro.model import hf_import, t5
+    from flan_repro.model.params import param_shapes
+    from flan_repro.train.trainer import init_params_from
+    cfg = t5.T5Config(vocab_size=16, d_model=8, d_ff=16, num_heads=2, d_kv=4,
+                      num_encoder_layers=1, num_decoder_layers=1, separate_input_embeddings=True)
+    params = t5.init_params(cfg, jax.random.PRNGKey(0))
+    hf_import.export_hf_t5(params, cfg, str(tmp_path / "hf"))
+    got = init_params_from(f"hf:{tmp_path / 'hf'}", cfg, param_shapes(cfg))
+    jax.tree_util.tree_map(np.testing.assert_array_equal, got, params)
+    shared = dataclasses.replace(cfg, separate_input_embeddings=False)
+    with pytest.raises(ValueError, match="T5Config.separate_input_embeddings = True"):
+        init_params_from(f"hf:{tmp_path / 'hf'}", shared, param_shapes(shared))

@@ -14,15 +14,19 @@ TriviaQA test answers are '<unk>', CommonGen test targets are empty).
 
 Generators live in one module per kind: nli, classification, pairs, choice, coref,
 qa, reading, summarization, generation, translation; shared words and the fixed toy
-world in lexicon. Importing this package does not import TensorFlow.
+world in lexicon. The positive control's builders (`flan_repro_control/...`, declared
+in tasks/control/builders.yaml) are served by `toy_examples` too, from `control`, but
+are not in `TOY_BUILDERS` (FLAN's builders: the TFDS schema tests and the pretraining
+corpus). Importing this package does not import TensorFlow.
 """
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 
-from flan_repro.data.toy import (choice, classification, coref, generation, lexicon, nli, pairs, qa,
-                                 reading, summarization, translation)
+from flan_repro.data.toy import (choice, classification, control, coref, generation, lexicon, nli,
+                                 pairs, qa, reading, summarization, translation)
 
 _GENERATORS: dict = {}
 for _module in (nli, classification, pairs, choice, coref, qa, reading, summarization, generation,
@@ -87,12 +91,21 @@ def _hide_labels(tfds_name: str, ex: dict) -> dict:
 
 def _check(tfds_name: str) -> str:
     name = tfds_name.split(":", 1)[0]                 # "glue/mnli:1.0.0" -> "glue/mnli"
-    if name not in _GENERATORS:
-        close = difflib.get_close_matches(name, TOY_BUILDERS, n=1)
+    if name not in _GENERATORS and not (name.startswith(control.PREFIX)
+                                        and name in control.builder_names()):
+        known = TOY_BUILDERS + (control.builder_names() if name.startswith(control.PREFIX)
+                                else ())
+        close = difflib.get_close_matches(name, known, n=1)
         raise KeyError(f"no toy generator for TFDS builder {tfds_name!r}"
                        + (f"; did you mean {close[0]!r}?" if close else "")
-                       + f" Toy builders: {', '.join(TOY_BUILDERS)}")
+                       + f" Toy builders: {', '.join(known)}")
     return name
+
+
+def _generator(name: str):
+    if name in _GENERATORS:
+        return _GENERATORS[name]
+    return functools.partial(control.generate, name)
 
 
 def toy_split_names(tfds_name: str) -> tuple[str, ...]:
@@ -107,7 +120,7 @@ def toy_examples(tfds_name: str, split: str, num_examples: int, seed: int = 0) -
         raise ValueError(f"{tfds_name} has no split {split!r}; its splits are "
                          f"{', '.join(toy_split_names(name))}")
     rng = lexicon.rng_for(name, split, seed)
-    gen, hidden = _GENERATORS[name], _hidden(name, split)
+    gen, hidden = _generator(name), _hidden(name, split)
     out: list[dict] = []
     call = 0
     while len(out) < num_examples:

@@ -1,0 +1,150 @@
+"""The ablation's plan: which stages, in which order, with how many steps, which are
+cached; and how running a plan announces stages and feeds the report (no training here)."""
+import dataclasses
+import json
+import logging
+
+import pytest
+
+from flan_repro.ablation import runner
+from flan_repro.ablation.profile import load_profile
+from flan_repro.ablation.runner import Row, Stage, format_plan, plan_ablation, rows_of, run_stages
+
+# the ci profile: every format tuned, one seen dataset; one eval stage per tuned row
+TUNED_EVALS = [f"eval_{train}__eval_{ev}" for _, train, ev in runner.TUNED_ROWS]
+CI_STAGES = ["base_model", "tune_instruction", "tune_no_template", "tune_dataset_name",
+             "eval_base", "eval_base_few_shot", *TUNED_EVALS, "seen_instruction_sst2",
+             "seen_no_template_sst2", "seen_dataset_name_sst2", "seen_base_sst2", "report"]
+N = len(CI_STAGES)
+
+
+@pytest.fixture
+def ci(monkeypatch, tmp_path):
+    """The ci profile with its registry settings, a private (empty) cache."""
+    from flan_repro.registry.config import configure, current
+    monkeypatch.setenv("FLAN_REPRO_CACHE", str(tmp_path / "cache"))
+    prof = load_profile("ci")
+    saved = current()
+    configure(**dict(prof.registry))
+    yield prof
+    configure(**{f: getattr(saved, f) for f in saved.__dataclass_fields__})
+
+
+def test_plan_lists_every_stage_with_its_steps(ci, tmp_path):
+    stages = plan_ablation("nli", ci, 0, tmp_path / "out")
+    assert [s.name for s in stages] == CI_STAGES
+    assert {s.name: s.steps for s in stages if s.steps} == {
+        "base_model": ci.pretrain_steps, "tune_instruction": ci.finetune_steps,
+        "tune_no_template": ci.finetune_steps, "tune_dataset_name": ci.finetune_steps}
+    lines = format_plan(stages)
+    assert lines[0] == f"[1/{N}] pretrain base model: {ci.pretrain_steps} steps"
+    assert lines[2] == f"[3/{N}] tune no_template: {ci.finetune_steps} steps"
+    assert lines[-1] == f"[{N}/{N}] report"
+    assert not any(s.cached for s in stages)
+    # every evaluation feeds a report row; the seen rows gather one stage per dataset
+    rows = [s.row for s in stages if s.row]
+    assert len(rows) == 2 + len(TUNED_EVALS) + 4 and sum(r.merged for r in rows) == 4
+    assert Row("no_template", "no_template", "instruction", 0) in rows
+    assert Row("base_few_shot", None, "instruction", ci.baseline_few_shot) in rows
+
+
+def test_stages_whose_outputs_exist_are_cached(ci, tmp_path):
+    out = tmp_path / "out"
+    (out / "models" / "no_template").mkdir(parents=True)
+    (out / "models" / "no_template" / "DONE").write_text("{}")
+    (out / "models" / "instruction" / "checkpoints").mkdir(parents=True)   # started only
+    (out / "eval" / "rows").mkdir(parents=True)
+    (out / "eval" / "rows" / "base.json").write_text("{}")
+    stages = plan_ablation("nli", ci, 0, out)
+    assert [s.name for s in stages if s.cached] == ["tune_no_template", "eval_base"]
+    marked = [line for line in format_plan(stages) if line.endswith("  cached")]
+    assert [m.split()[0] for m in marked] == [f"[3/{N}]", f"[5/{N}]"]
+    base_done = runner.toy_base_dir(ci) / "DONE"
+    base_done.parent.mkdir(parents=True)
+    base_done.write_text("{}")
+    assert plan_ablation("nli", ci, 0, out)[0].cached
+
+
+def test_profile_checkpoint_replaces_pretraining_and_formats_limit_variants(ci, tmp_path):
+    prof = dataclasses.replace(ci, base_checkpoint="hf:/models/t5-v1_1-small")
+    stages = plan_ablation("nli", prof, 0, tmp_path, formats=("instruction",))
+    assert [s.name for s in stages] == [
+        "tune_instruction", "eval_base", "eval_base_few_shot",
+        *[name for name in TUNED_EVALS if name.startswith("eval_instruction__")],
+        "seen_instruction_sst2", "seen_base_sst2", "report"]
+
+
+def test_seeds_tune_and_evaluate_every_variant_per_seed(ci, tmp_path):
+    stages = plan_ablation("nli", ci, 0, tmp_path / "out", seeds=2)
+    names = [s.name for s in stages]
+    for fmt in ("instruction", "no_template", "dataset_name"):
+        assert f"tune_{fmt}" in names and f"tune_{fmt}_seed1" in names
+    assert all(f"{e}_seed1" in names for e in TUNED_EVALS)
+    tune1 = next(s for s in stages if s.name == "tune_no_template_seed1")
+    assert tune1.done == tmp_path / "out/models/no_template_seed1/DONE"
+    assert tune1.label == "tune no_template (seed 1)"
+    # one report row per tuned row, fed by both seeds; the base rows are not repeated
+    by_row = {}
+    for s in stages:
+        if s.row:
+            by_row.setdefault(s.row, []).append(s.name)
+    assert by_row[Row("instruction", "instruction", "instruction", 0)] == [
+        "eval_instruction__eval_instruction", "eval_instruction__eval_instruction_seed1"]
+    assert by_row[Row("base", None, "instruction", 0)] == ["eval_base"]
+    with pytest.raises(ValueError, match="seeds must be at least 1"):
+        plan_ablation("nli", ci, 0, tmp_path, seeds=0)
+
+
+def test_over_seeds_averages_per_template_and_keeps_every_seeds_records():
+    from flan_repro.ablation.report import over_seeds
+
+    def one(per_t, f):
+        vals = list(per_t.values())
+        return {"variant": "instruction", "cluster_average": sum(vals) / len(vals),
+                "cluster_average_best_dev": 1.0,
+                "datasets": {"rte": {"per_template": per_t, "mean_over_templates": 0.0,
+                                     "best_dev": 1.0, "ece": 0.1, "mce": None, "brier": 0.5,
+                                     "examples_files": [f]}}}
+    r = over_seeds([one({"0": 40.0, "1": 60.0}, "a"), one({"0": 50.0, "1": 70.0}, "b")])
+    d = r["datasets"]["rte"]
+    assert r["seeds"] == 2 and d["per_template"] == {"0": 45.0, "1": 65.0}
+    assert d["mean_over_templates"] == 55.0 and d["per_seed"] == [0.0, 0.0]
+    assert d["examples_files"] == ["a", "b"] and d["mce"] is None and d["ece"] == 0.1
+    assert r["cluster_average"] == 55.0 and r["cluster_average_per_seed"] == [50.0, 60.0]
+
+
+def test_running_a_plan_announces_each_stage_and_passes_results_on(tmp_path, caplog):
+    (tmp_path / "b_done").write_text("")
+    labels = []
+    stages = [
+        Stage("a", "tune a", lambda results, label: labels.append(label) or "A",
+              done=tmp_path / "a_done", steps=5),
+        Stage("b", "eval b", lambda results, label: results["a"] + "B", done=tmp_path / "b_done"),
+        Stage("report", "report", lambda results, label: results["b"] + "!"),
+    ]
+    with caplog.at_level(logging.INFO, logger="flan_repro.ablation"):
+        results = run_stages(stages, tmp_path)
+    assert results["report"] == "AB!"
+    assert labels == ["[1/3] tune a"]               # what the trainer's progress lines show
+    msgs = [r.getMessage() for r in caplog.records]
+    assert msgs[0] == "[1/3] tune a: 5 steps" and msgs[1].startswith("[1/3] tune a done in ")
+    assert msgs[2:] == ["[2/3] eval b: cached, skipped", "[3/3] report"]
+    # each cacheable stage's first run is timed for the report; the report itself is not
+    assert set(json.loads((tmp_path / "timings.json").read_text())) == {"a", "b"}
+
+
+def test_report_rows_in_plan_order_seen_rows_merged(monkeypatch):
+    from flan_repro.ablation import report
+    monkeypatch.setattr(report, "row", lambda v, t, e, s, r: (v, t, e, s, r))
+    monkeypatch.setattr(report, "merge", lambda parts: ("merged", parts))
+    monkeypatch.setattr(report, "over_seeds", lambda rows: rows[0] if len(rows) == 1 else rows)
+    seen = Row("seen_instruction", "instruction", "instruction", 0, merged=True)
+    run = lambda results, label: None  # noqa: E731
+    stages = [Stage("tune", "tune", run, steps=3),
+              Stage("eval_base", "", run, row=Row("base", None, "instruction", 0)),
+              Stage("seen_sst2", "", run, row=seen), Stage("seen_imdb", "", run, row=seen),
+              Stage("report", "report", run)]
+    results = {"tune": "dir", "eval_base": 1, "seen_sst2": 2, "seen_imdb": 3}
+    assert rows_of(stages, results) == [
+        ("base", None, "instruction", 0, 1),
+        ("seen_instruction", "instruction", "instruction", 0, ("merged", [2, 3]))]
