@@ -253,9 +253,10 @@ def plan_ablation(cluster: str, prof: AblationProfile, shots: int, out: Path,
         from flan_repro.ablation import report, significance
         timings = _read_timings(out)
         report_rows = rows_of(stages, results)
+        records = significance.RunRecords(out)
         summary = report.summary(cluster, prof, report_rows, timings, base,
-                                 significance.statistics_of_run(out, report_rows),
-                                 significance.calibration_of_run(out, report_rows))
+                                 significance.statistics_of_run(out, report_rows, records),
+                                 significance.calibration_of_run(out, report_rows, records))
         report.write_all(out, summary)
         return summary
     stages.append(Stage("report", "report", write_report))

@@ -82,24 +82,44 @@ def add_statistics(rows: list[dict], records_of: RecordsOf,
             "comparisons": comparisons}
 
 
-def statistics_of_run(out: Path, rows: list[dict]) -> dict | None:
+class RunRecords:
+    """The per-example records of one ablation folder, each file read once (the intervals
+    and the calibration study both need them)."""
+
+    def __init__(self, out: Path):
+        self.out = Path(out)
+        self._cache: dict[str, list[dict]] = {}
+
+    def exists(self, f: str | None) -> bool:
+        return bool(f) and (self.out / f).exists()
+
+    def __call__(self, f: str) -> list[dict]:
+        if f not in self._cache:
+            from flan_repro.evaluate.runner import read_jsonl
+            self._cache[f] = read_jsonl(self.out / f)
+        return self._cache[f]
+
+
+def statistics_of_run(out: Path, rows: list[dict], records: RunRecords | None = None
+                      ) -> dict | None:
     """`add_statistics` over an ablation folder's records (`examples_files` of each row's
     datasets, relative to `out`); None, with a warning, for rows evaluated before the
     evaluator wrote records (delete OUT/eval/rows to evaluate them again)."""
-    from flan_repro.evaluate.runner import read_jsonl
+    records = records or RunRecords(out)
     missing = [r["variant"] for r in rows for d in r["datasets"].values()
                if not d.get("examples_files") or
-               not all(f and (Path(out) / f).exists() for f in d["examples_files"])]
+               not all(records.exists(f) for f in d["examples_files"])]
     if missing:
         log.warning("no per-example records for rows %s, so the report has no intervals; "
                     "delete %s to evaluate them again", sorted(set(missing)),
                     Path(out) / "eval" / "rows")
         return None
     return add_statistics(rows, lambda r, name: [
-        read_jsonl(Path(out) / f) for f in r["datasets"][name]["examples_files"]])
+        records(f) for f in r["datasets"][name]["examples_files"]])
 
 
-def calibration_of_run(out: Path, rows: list[dict]) -> dict | None:
+def calibration_of_run(out: Path, rows: list[dict], records: RunRecords | None = None
+                       ) -> dict | None:
     """The calibration study of an ablation: the untuned base model against each tuned
     model, on the held-out datasets (zero-shot rows with instruction prompts, and the
     dataset-name model with its own prompts) and on the seen datasets (`seen_*` rows),
@@ -107,7 +127,7 @@ def calibration_of_run(out: Path, rows: list[dict]) -> dict | None:
     tasks the model was tuned on with tasks it never saw). None when the run has no
     records (see `statistics_of_run`)."""
     from flan_repro.evaluate import calibration_study
-    from flan_repro.evaluate.runner import read_jsonl
+    records = records or RunRecords(out)
     groups: dict[str, dict[str, dict[str, list]]] = {"held_out": {}, "seen": {}}
     for r in rows:
         if r["shots"] != 0:
@@ -122,9 +142,9 @@ def calibration_of_run(out: Path, rows: list[dict]) -> dict | None:
             continue
         for d, v in r["datasets"].items():
             files = v.get("examples_files") or []
-            if not files or not files[0] or not (Path(out) / files[0]).exists():
+            if not files or not records.exists(files[0]):
                 return None
-            groups[group].setdefault(name, {})[d] = read_jsonl(Path(out) / files[0])
+            groups[group].setdefault(name, {})[d] = records(files[0])
     out_groups = {}
     for group, models in groups.items():
         if "base" not in models or len(models) < 2:
