@@ -87,12 +87,13 @@ def _train(model_dir: Path, mixture: str, steps: int, prof: AblationProfile,
     """One training run in this process (gin config scoped to it); resumes if started.
     `label` prefixes its progress lines."""
     from flan_repro.registry.config import configure, configure_from_gin
-    from flan_repro.train import command, trainer
+    from flan_repro import gin_config
+    from flan_repro.train import trainer
     done = model_dir / "DONE"
     if done.exists():
         return model_dir
     gin.clear_config()
-    command.parse_gin(list(prof.train_gin), [
+    gin_config.parse_gin(list(prof.train_gin), [
         f"MODEL_DIR = '{model_dir}'", f"MIXTURE = '{mixture}'", f"TRAIN_STEPS = {steps}",
         *extra])
     saved = _registry_state()

@@ -15,8 +15,6 @@ evaluate the model it just trained without reloading it.
 """
 from __future__ import annotations
 
-import contextlib
-import copy
 import dataclasses
 import os
 from pathlib import Path
@@ -103,38 +101,10 @@ def check_checkpoint(spec: str) -> CheckpointRef:
     return CheckpointRef("model_dir", path, spec)
 
 
-# --------------------------------------------------------------------- gin isolation
-_GIN_STATE = ("_CONFIG", "_SINGLETONS", "_IMPORTS", "_OPERATIVE_CONFIG")
-
-
-@contextlib.contextmanager
-def isolated_gin():
-    """A clean gin config for the block; the caller's gin state is restored afterwards.
-
-    gin has one process-wide config. Reading a model dir's config.gin must neither see
-    the caller's bindings (a training run's, an ablation's) nor leave its own behind,
-    so gin's global tables are snapshotted, cleared, and put back.
-    """
-    import gin
-    import gin.config as gc
-    saved = {k: copy.copy(getattr(gc, k)) for k in _GIN_STATE if hasattr(gc, k)}
-    locked = gc.config_is_locked()
-    gin.clear_config()
-    try:
-        yield
-    finally:
-        gin.clear_config()
-        for k, v in saved.items():
-            target = getattr(gc, k)
-            target.clear()
-            target.update(v)
-        gc._set_config_is_locked(locked)
-
-
 def model_config_from_gin(config_gin: str | Path):
     """The T5Config / DecoderOnlyConfig a model dir's config.gin binds (train.model_config)."""
     import gin
-    from flan_repro.train.command import parse_gin
+    from flan_repro.gin_config import isolated_gin, parse_gin
     with isolated_gin():
         try:
             parse_gin([str(config_gin)], [])

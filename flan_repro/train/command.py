@@ -8,11 +8,9 @@ Re-running the same command resumes from MODEL_DIR's latest checkpoint.
 """
 from __future__ import annotations
 
-import re
 import sys
-from pathlib import Path
 
-_LITERAL = re.compile(r"^(-?\d+(\.\d*)?([eE]-?\d+)?|True|False|None|['\"@%\[\(\{].*)$", re.S)
+from flan_repro.gin_config import gin_bindings, parse_gin
 
 
 def add_arguments(p):
@@ -27,52 +25,6 @@ def add_arguments(p):
     p.add_argument("--process_id", type=int, default=None)
     p.add_argument("--distributed", action="store_true",
                    help="call jax.distributed.initialize() with auto-detection (TPU pods)")
-
-
-def gin_bindings(unknown: list[str]) -> list[str]:
-    """`--gin.NAME=VALUE` -> `NAME = VALUE`, quoting bare strings (paths, mixture names)."""
-    out = []
-    for arg in unknown:
-        if not arg.startswith("--gin."):
-            raise ValueError(f"unrecognized argument {arg!r}: expected --gin.NAME=VALUE, "
-                             f"--gin_file=FILE, --dry_run or --data_dir")
-        name, sep, value = arg[len("--gin."):].partition("=")
-        if not sep:
-            raise ValueError(f"{arg!r}: expected --gin.NAME=VALUE")
-        out.append(f"{name} = {value if _LITERAL.match(value) else repr(value)}")
-    return out
-
-
-def gin_search_paths() -> list[str]:
-    root = Path(__file__).resolve().parents[2]
-    return [str(root), str(root / "gin")]
-
-
-def parse_gin(files: list[str], bindings: list[str]) -> None:
-    """Parses gin with errors that name the binding, not a traceback into gin."""
-    import gin
-    import flan_repro.model.decoder_only  # noqa: F401  (registers configurables)
-    import flan_repro.registry.config  # noqa: F401
-    import flan_repro.model.t5  # noqa: F401
-    import flan_repro.train.optim  # noqa: F401
-    import flan_repro.train.partitioning  # noqa: F401
-    import flan_repro.train.trainer  # noqa: F401
-    for p in gin_search_paths():
-        gin.add_config_file_search_path(p)
-    for f in files:
-        if not any((Path(p) / f).exists() for p in ["", *gin_search_paths()]):
-            raise FileNotFoundError(f"gin file {f} not found (looked in . and gin/); "
-                                    f"profiles: {', '.join(profile_names())}")
-    try:
-        gin.parse_config_files_and_bindings(files, bindings, finalize_config=False)
-    except (ValueError, KeyError, SyntaxError, TypeError) as e:
-        msg = str(e).splitlines()[0]
-        raise ValueError(f"bad gin configuration: {msg}") from None
-
-
-def profile_names() -> list[str]:
-    root = Path(__file__).resolve().parents[2] / "gin" / "profiles"
-    return sorted(p.stem for p in root.glob("*.gin"))
 
 
 def run(args, unknown=()) -> int:

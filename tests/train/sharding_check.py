@@ -13,16 +13,17 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 import trainlib  # noqa: E402
 
-from flan_repro.train import command, trainer  # noqa: E402
+from flan_repro import gin_config  # noqa: E402
+from flan_repro.train import trainer  # noqa: E402
 
-bindings = command.gin_bindings([a for a in trainlib.MICRO if a.startswith("--gin.")]
+bindings = gin_config.gin_bindings([a for a in trainlib.MICRO if a.startswith("--gin.")]
                                 + ["--gin.TRAIN_STEPS=6", "--gin.DROPOUT_RATE=0.0"])
 files = [a.split("=", 1)[1] for a in trainlib.MICRO if a.startswith("--gin_file")]
 results = {}
 with tempfile.TemporaryDirectory() as tmp:
     for devices, mp in [(1, 1), (8, 1), (8, 2), (8, 4)]:
         gin.clear_config()
-        command.parse_gin(files, bindings + [f"MODEL_DIR = '{tmp}/{devices}x{mp}'",
+        gin_config.parse_gin(files, bindings + [f"MODEL_DIR = '{tmp}/{devices}x{mp}'",
                                              f"make_mesh.num_devices = {devices}",
                                              f"make_mesh.model_parallel = {mp}"])
         from flan_repro.registry.config import configure_from_gin

@@ -18,7 +18,7 @@ CASES = [[f"gin/profiles/{p}.gin"] for p in PROFILES] + [
 SCRIPT = """
 import json, sys
 import gin
-from flan_repro.train.command import parse_gin
+from flan_repro.gin_config import parse_gin
 from flan_repro.train.dry_run import dry_run
 out = []
 for files in json.loads(sys.argv[1]):

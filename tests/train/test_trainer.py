@@ -61,16 +61,17 @@ def test_signal_during_a_periodic_save_saves_once_and_stops(tmp_path):
     every step, flag already set): the trainer must stop there, not save the step twice."""
     import gin
     from flan_repro.registry.config import configure, configure_from_gin, current
-    from flan_repro.train import command, trainer
+    from flan_repro import gin_config
+    from flan_repro.train import trainer
     saved = current()
     flag = trainer._StopFlag()
     flag.signal = signal.SIGTERM
-    bindings = command.gin_bindings([a for a in trainlib.MICRO if a.startswith("--gin.")]
+    bindings = gin_config.gin_bindings([a for a in trainlib.MICRO if a.startswith("--gin.")]
                                     + ["--gin.TRAIN_STEPS=20", "--gin.train.checkpoint_every=1"])
     files = [a.split("=", 1)[1] for a in trainlib.MICRO if a.startswith("--gin_file")]
     gin.clear_config()
     try:
-        command.parse_gin(files, bindings + [f"MODEL_DIR = '{tmp_path / 'run'}'"])
+        gin_config.parse_gin(files, bindings + [f"MODEL_DIR = '{tmp_path / 'run'}'"])
         configure_from_gin()
         res = trainer.train(stop_flag=flag)
     finally:
