@@ -35,8 +35,11 @@ def gin_search_paths() -> list[str]:
     return [str(ROOT), str(ROOT / "gin")]
 
 
-def profile_names() -> list[str]:
-    return sorted(p.stem for p in (ROOT / "gin" / "profiles").glob("*.gin"))
+def recipe_files() -> list[str]:
+    """The training recipes a run starts from (gin/train/*.gin but base.gin, which they
+    all include)."""
+    return sorted(str(p.relative_to(ROOT)) for p in (ROOT / "gin" / "train").glob("*.gin")
+                  if p.stem != "base")
 
 
 def parse_gin(files: list[str], bindings: list[str]) -> None:
@@ -53,7 +56,7 @@ def parse_gin(files: list[str], bindings: list[str]) -> None:
     for f in files:
         if not any((Path(p) / f).exists() for p in ["", *gin_search_paths()]):
             raise FileNotFoundError(f"gin file {f} not found (looked in . and gin/); "
-                                    f"profiles: {', '.join(profile_names())}")
+                                    f"training recipes: {', '.join(recipe_files())}")
     try:
         gin.parse_config_files_and_bindings(files, bindings, finalize_config=False)
     except (ValueError, KeyError, SyntaxError, TypeError) as e:

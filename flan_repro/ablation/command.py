@@ -12,7 +12,8 @@ from __future__ import annotations
 
 def add_arguments(p):
     p.add_argument("--cluster", required=True, help="held-out cluster, e.g. nli")
-    p.add_argument("--profile", default="toy", help="gin/ablation/<profile>.gin (toy, ci, ...)")
+    p.add_argument("--profile", default="toy",
+                   help="gin/ablation/<profile>.gin (toy, control, paper_t5_xl) or a .gin path")
     p.add_argument("--shots", type=int, default=0, help="exemplars for the tuned rows")
     p.add_argument("--out", default=None, help="output folder (default runs/ablation_<c>_<p>)")
     p.add_argument("--data_dir", default=None, help="toy | jsonl:DIR | TFDS data dir")
@@ -23,12 +24,8 @@ def add_arguments(p):
 
 def run(args) -> int:
     from flan_repro.ablation import report, runner
-    from flan_repro.ablation.profile import load_profile
-    from flan_repro.catalogue import load
-    load(load_profile(args.profile).suite).cluster(args.cluster)   # fail at once on a bad name
-    if args.seeds < 1:
-        raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
-    s = runner.run_ablation(args.cluster, args.profile, args.shots, args.out, args.data_dir,
-                            seeds=args.seeds)
+    from flan_repro.ablation.profile import RunConfig
+    s = runner.run_ablation(args.cluster, RunConfig.load(args.profile, args.data_dir),
+                            args.shots, args.out, seeds=args.seeds)
     print(report.markdown(s))
     return 0

@@ -1,4 +1,13 @@
-"""Ablation profiles: how big, how long, from which base model (gin files in gin/ablation/)."""
+"""Ablation profiles: how big, how long, from which base model.
+
+A profile is a gin file of `AblationProfile` bindings, named by `--profile`: a name in
+gin/ablation/ (`toy`, `control`, `paper_t5_xl`) or the path of a .gin file (the test-sized
+profiles live in tests/gin/). The trainer recipes a profile names (`train_gin`, in
+gin/train/) are not profiles: they configure one training run, a profile a whole ablation.
+
+`RunConfig` is what a run reads, handed to the runner as one value: the profile and the
+registry settings built from it (data source, vocabulary, templates, suite, sizes).
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -6,14 +15,17 @@ from pathlib import Path
 
 import gin
 
+from flan_repro.registry.config import RegistryConfig
+
 ROOT = Path(__file__).resolve().parents[2]
+PROFILE_DIR = ROOT / "gin" / "ablation"
 
 
 @gin.configurable
 @dataclasses.dataclass(frozen=True)
 class AblationProfile:
     name: str = "toy"
-    train_gin: tuple = ("gin/profiles/toy.gin",)    # trainer config of every run
+    train_gin: tuple = ("gin/train/toy.gin",)     # trainer config of every run
     base_checkpoint: str | None = None      # hf:DIR / t5x:DIR / model dir; None = pretrain
     pretrain_steps: int = 400               # toy span-corruption pretraining
     pretrain_inputs_length: int = 128
@@ -28,7 +40,9 @@ class AblationProfile:
     seen_datasets: tuple = ("sst2", "imdb_reviews", "yelp_polarity_reviews", "ag_news_subset",
                             "trec", "cola")
     num_seen: int = 3
-    registry: tuple = ()                    # (name, value) overrides of RegistryConfig
+    # (name, value) overrides of RegistryConfig: the ablation's registry settings come from
+    # here (and --data_dir), not from `registry.*` bindings in train_gin
+    registry: tuple = ()
 
     @property
     def suite(self) -> str:
@@ -37,18 +51,45 @@ class AblationProfile:
         return dict(self.registry).get("suite", DEFAULT_SUITE)
 
 
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """Everything an ablation run reads besides its arguments (cluster, shots, output)."""
+    profile: AblationProfile
+    registry: RegistryConfig
+
+    @classmethod
+    def load(cls, profile: str, data_dir: str | None = None) -> RunConfig:
+        """The profile `profile` (a name or a .gin path) with its registry settings;
+        `data_dir` replaces the profile's data source (toy | jsonl:DIR | TFDS data dir)."""
+        prof = load_profile(profile)
+        overrides = dict(prof.registry)
+        if data_dir:
+            overrides["data_dir"] = data_dir
+        return cls(prof, RegistryConfig(**overrides))
+
+
 def profile_names() -> list[str]:
-    return sorted(p.stem for p in (ROOT / "gin" / "ablation").glob("*.gin"))
+    """The profiles a user can name (gin/ablation/*.gin)."""
+    return sorted(p.stem for p in PROFILE_DIR.glob("*.gin"))
 
 
-def load_profile(name: str, bindings: list[str] = ()) -> AblationProfile:
+def profile_path(profile: str) -> Path:
+    """The gin file of `profile`: a name in gin/ablation/, or a .gin path (as given, or
+    relative to the project root)."""
     from flan_repro.catalogue import UnknownNameError
-    path = ROOT / "gin" / "ablation" / f"{name}.gin"
+    if profile.endswith(".gin"):
+        for path in (Path(profile), ROOT / profile):
+            if path.is_file():
+                return path
+        raise FileNotFoundError(f"profile file {profile} not found")
+    path = PROFILE_DIR / f"{profile}.gin"
     if not path.exists():
-        raise UnknownNameError("profile", name, profile_names(),
-                               hint="(profiles are gin files in gin/ablation/)")
-    gin.clear_config()
-    gin.parse_config_files_and_bindings([str(path)], list(bindings), finalize_config=False)
-    prof = AblationProfile()
-    gin.clear_config()
-    return prof
+        raise UnknownNameError("profile", profile, profile_names(),
+                               hint="(a profile is gin/ablation/<profile>.gin, or a .gin path)")
+    return path
+
+
+def load_profile(profile: str) -> AblationProfile:
+    from flan_repro import gin_config
+    with gin_config.gin_scope([str(profile_path(profile))], []):
+        return AblationProfile()

@@ -14,22 +14,12 @@ from pathlib import Path
 import yaml
 
 from flan_repro.catalogue import DEFAULT_SUITE, load, tasks_dir
+from flan_repro.catalogue.tables import calibration_titles, row_titles
 
-ROW_TITLES = {
-    "base": "Untuned base model, zero-shot",
-    "base_few_shot": "Untuned base model, few-shot",
-    ("no_template", "instruction"): "No template",
-    ("dataset_name", "instruction"): "Dataset name, eval with instructions",
-    ("dataset_name", "dataset_name"): "Dataset name",
-    ("instruction", "shuffled_instruction"): "FLAN, shuffled instructions",
-    ("instruction", "instruction"): "FLAN (instructions)",
-}
-
-
-# model names of the calibration study (`significance.calibration_of_run`)
-CALIBRATION_TITLES = {"base": "Untuned base", "instruction": "FLAN (instructions)",
-                      "no_template": "No template", "dataset_name": "Dataset name",
-                      "dataset_name/dataset_name": "Dataset name (own prompts)"}
+# row titles and the calibration study's model names (`significance.calibration_of_run`),
+# declared in tasks/report.yaml
+ROW_TITLES = row_titles()
+CALIBRATION_TITLES = calibration_titles()
 
 
 CALIBRATION_GROUPS = {"held_out": "held-out", "seen": "seen (training)"}
@@ -64,12 +54,11 @@ def row(variant: str, train_format: str | None, eval_format: str, shots: int, r:
             "per_template": per_t,
             "ece": cal.get("ece"), "mce": cal.get("mce"), "brier": cal.get("brier"),
         }
-    means = [d["mean_over_templates"] for d in datasets.values()]
     title = ROW_TITLES.get(variant) or ROW_TITLES.get((train_format, eval_format)) or \
         f"Seen training tasks ({train_format} model, {eval_format} prompts)"
     return {"variant": variant, "title": title, "train_format": train_format,
             "eval_format": eval_format, "shots": shots,
-            "cluster_average": statistics.fmean(means) if means else None,
+            "cluster_average": _cluster_average(datasets),
             "cluster_average_best_dev": r["summary"]["best_dev"]["average"]
             if r.get("summary") else None,
             "datasets": datasets}
@@ -104,11 +93,18 @@ def over_seeds(rows: list[dict]) -> dict:
             "ece": mean_of("ece", ds), "mce": mean_of("mce", ds), "brier": mean_of("brier", ds),
             "examples_files": [f for d in ds for f in d["examples_files"]]}
     out["datasets"] = datasets
-    out["cluster_average"] = fmean(d["mean_over_templates"] for d in datasets.values())
+    out["cluster_average"] = _cluster_average(datasets)
     best = [r["cluster_average_best_dev"] for r in rows]
     out["cluster_average_best_dev"] = None if None in best else fmean(best)
     out["cluster_average_per_seed"] = [r["cluster_average"] for r in rows]
     return out
+
+
+def _cluster_average(datasets: dict) -> float | None:
+    """The evaluator's cluster average (`aggregate.cluster_average`) of the row's means."""
+    from flan_repro.evaluate.aggregate import cluster_average
+    means = {n: d["mean_over_templates"] for n, d in datasets.items()}
+    return cluster_average(means) if means else None
 
 
 def merge(parts: list[dict]) -> dict:

@@ -12,14 +12,15 @@ import json
 import statistics
 from pathlib import Path
 
+from flan_repro.ablation.profile import RunConfig
 from flan_repro.catalogue import load
 
-FIG8_CLUSTERS = ("nli", "reading_comprehension", "closed_book_qa")
+FIG8_CLUSTERS = load().role_of_instructions     # tasks/clusters.yaml
 
 
-def figure8(profile: str, out: Path) -> str:
+def figure8(run: RunConfig, out: Path) -> str:
     from flan_repro.ablation.runner import run_ablation
-    sums = [run_ablation(c, profile, out=out / c) for c in FIG8_CLUSTERS]
+    sums = [run_ablation(c, run, out=out / c) for c in FIG8_CLUSTERS]
     paper = {(p["train_format"], p["eval_format"]): p for p in
              sums[0]["paper"]["role_of_instructions"]["rows"]}
     lines = ["| row | paper (FLAN 137B) | ours, mean over " + ", ".join(FIG8_CLUSTERS) + " |",
@@ -32,34 +33,34 @@ def figure8(profile: str, out: Path) -> str:
     return _write(out, "figure8", lines)
 
 
-def figure5(profile: str, out: Path) -> str:
+def figure5(run: RunConfig, out: Path) -> str:
     from flan_repro.ablation.runner import run_ablation
     lines = ["| held-out cluster | untuned base | instruction-tuned |", "|---|---|---|"]
     for c in load().clusters:
-        s = run_ablation(c, profile, out=out / c, formats=("instruction",))
+        s = run_ablation(c, run, out=out / c, formats=("instruction",))
         avg = {r["variant"]: r["cluster_average"] for r in s["rows"]}
         lines.append(f"| {c} | {avg['base']:.1f} | {avg['instruction']:.1f} |")
     return _write(out, "figure5", lines)
 
 
-def figure6(profile: str, out: Path) -> str:
+def figure6(run: RunConfig, out: Path) -> str:
     from flan_repro.ablation import runner
-    from flan_repro.ablation.profile import load_profile
-    from flan_repro.registry.config import configure
+    from flan_repro.registry.mixtures import MixtureName
     cat = load()
-    prof = load_profile(profile)
-    configure(**dict(prof.registry))
-    base = runner.base_model(prof)
+    runner.prepare(run)
+    base = runner.base_model(run)
     held_out = cat.cluster_count_ablation["held_out"]
     lines = ["| training clusters | " + " | ".join(held_out) + " | average |",
              "|" + "---|" * (len(held_out) + 2)]
     for k in range(1, len(cat.cluster_count_ablation["order"]) + 1):
-        model = runner._train(out / "models" / f"clusters{k}", f"flan_clusters{k}_instruction",
-                              prof.finetune_steps, prof, [f"train.init_from = '{base}'"])
+        model = runner.train_model(out / "models" / f"clusters{k}",
+                                   str(MixtureName.cluster_count(k)), run.profile.finetune_steps,
+                                   run, [f"train.init_from = '{base}'"])
         avgs = []
         for c in held_out:
-            r = runner._evaluate(out / "rows" / f"clusters{k}_{c}.json", str(model), c,
-                                 "instruction", 0, out / "eval" / f"clusters{k}", prof)
+            r = runner.evaluate_row(out / "eval" / "rows" / f"clusters{k}_{c}.json",
+                                    str(model), c, "instruction", 0, out / "eval" / f"clusters{k}",
+                                    run)
             avgs.append(r["summary"]["mean"]["average"])
         lines.append(f"| {k} | " + " | ".join(f"{a:.1f}" for a in avgs) +
                      f" | {statistics.fmean(avgs):.1f} |")
@@ -79,7 +80,8 @@ FIGURES = {"8": figure8, "5": figure5, "6": figure6}
 
 def add_arguments(p):
     p.add_argument("--figure", required=True, help="8, 5 or 6")
-    p.add_argument("--profile", default="toy")
+    p.add_argument("--profile", default="toy",
+                   help="gin/ablation/<profile>.gin (toy, control, paper_t5_xl) or a .gin path")
     p.add_argument("--out", default=None)
 
 
@@ -87,6 +89,7 @@ def run(args) -> int:
     """Reproduce one of the paper's figures (8, 5 or 6) with a profile."""
     if args.figure not in FIGURES:
         raise ValueError(f"unknown figure {args.figure!r}; valid: {', '.join(FIGURES)}")
-    out = Path(args.out or f"runs/figure{args.figure}_{args.profile}")
-    print(FIGURES[args.figure](args.profile, out))
+    run = RunConfig.load(args.profile)
+    out = Path(args.out or f"runs/figure{args.figure}_{run.profile.name}")
+    print(FIGURES[args.figure](run, out))
     return 0

@@ -15,6 +15,11 @@ the report, and an interrupted run resumes, losing at most one checkpoint interv
 that plan (numbered, steps, what is cached), then executes the same list, announcing
 each stage as `[3/17] tune no_template: 600 steps`; the number also labels the
 training progress lines, so a long log says which run a `step 300/600` belongs to.
+
+Everything a run reads comes in one `RunConfig` (profile + registry settings). The
+registry is installed once, at the start (`prepare`); each training run parses its gin
+in a scope of its own (`train_model`), and each evaluation is given the registry
+(`evaluate_row`). `reproduce` builds its figures from the same public functions.
 """
 from __future__ import annotations
 
@@ -27,9 +32,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-import gin
-
-from flan_repro.ablation.profile import AblationProfile, ROOT
+from flan_repro.ablation.profile import AblationProfile, RunConfig
 from flan_repro.catalogue import FORMATS, load
 
 log = logging.getLogger("flan_repro.ablation")
@@ -82,59 +85,76 @@ class Stage:
         return f"{self.label}: {self.steps} steps" if self.steps else self.label
 
 
-def _train(model_dir: Path, mixture: str, steps: int, prof: AblationProfile,
-           extra: list[str], label: str = "") -> Path:
-    """One training run in this process (gin config scoped to it); resumes if started.
-    `label` prefixes its progress lines."""
-    from flan_repro.registry.config import configure, configure_from_gin
+def prepare(run: RunConfig) -> None:
+    """Installs the run's registry settings, once, before any stage: seqio's registries
+    are process-wide and the trainer's input pipeline reads them. Also turns on JAX's
+    persistent compilation cache."""
+    from flan_repro.cache import enable_jax_compilation_cache
+    from flan_repro.registry.config import set_current
+    set_current(run.registry)
+    enable_jax_compilation_cache()
+
+
+def train_model(model_dir: Path, mixture: str, steps: int, run: RunConfig,
+                bindings: list[str] = (), label: str = "") -> Path:
+    """Trains `mixture` for `steps` steps into `model_dir` in this process, with the
+    profile's trainer gin plus `bindings`; a finished run (DONE) is returned as it is, a
+    started one resumes. `label` prefixes the progress lines.
+
+    The gin config exists for this call only (`gin_config.gin_scope`): it neither sees
+    the caller's bindings nor leaves its own for the next run. The data comes from the
+    process-wide registry, which must be this run's (`prepare`)."""
     from flan_repro import gin_config
+    from flan_repro.registry.config import current
     from flan_repro.train import trainer
     done = model_dir / "DONE"
     if done.exists():
         return model_dir
-    gin.clear_config()
-    gin_config.parse_gin(list(prof.train_gin), [
-        f"MODEL_DIR = '{model_dir}'", f"MIXTURE = '{mixture}'", f"TRAIN_STEPS = {steps}",
-        *extra])
-    saved = _registry_state()
-    configure_from_gin()
-    try:
+    if current() != run.registry:
+        raise RuntimeError("the registry is not this run's: call runner.prepare(run) first")
+    with gin_config.gin_scope(list(run.profile.train_gin), [
+            f"MODEL_DIR = '{model_dir}'", f"MIXTURE = '{mixture}'", f"TRAIN_STEPS = {steps}",
+            *bindings]):
         result = trainer.train(progress_label=label)
-    finally:
-        configure(**saved)
-        gin.clear_config()
     if result.stopped_by_signal:
         raise KeyboardInterrupt(f"stopped by signal while training {model_dir}")
     done.write_text(json.dumps({"step": result.step, "loss": result.final_loss}))
     return model_dir
 
 
-def _registry_state() -> dict:
-    from flan_repro.registry.config import current
-    cur = current()
-    return {f: getattr(cur, f) for f in cur.__dataclass_fields__}
+def _train_bindings(train_gin: tuple) -> str:
+    """What the trainer gin binds, include structure and comments aside."""
+    import gin
+    from flan_repro import gin_config
+    with gin_config.gin_scope(list(train_gin), []):
+        text = gin.config_str()
+    return "\n".join(line for line in text.splitlines()
+                     if line.strip() and not line.startswith(("#", "import ")))
 
 
-def toy_base_dir(prof: AblationProfile) -> Path:
-    """Where the toy pretraining run of this profile lives: cached by content, so every
-    variant, cluster and output folder shares it."""
+def toy_base_dir(run: RunConfig) -> Path:
+    """Where the toy pretraining run of this profile lives: cached by content (what the
+    trainer gin binds, the pretraining settings, the vocabulary), so every variant,
+    cluster and output folder shares it."""
     from flan_repro.cache import cache_dir
-    from flan_repro.registry.config import current
+    prof = run.profile
     key = hashlib.sha256(json.dumps({
-        "train_gin": [(ROOT / g).read_text() for g in prof.train_gin],
+        "train_config": _train_bindings(prof.train_gin),
         "steps": prof.pretrain_steps, "lengths": [prof.pretrain_inputs_length,
                                                    prof.pretrain_targets_length],
         "batch": prof.pretrain_batch_size,
-        "vocab": str(current().vocab.sentencepiece_model_file)}, sort_keys=True).encode())
+        "vocab": str(run.registry.vocab.sentencepiece_model_file)}, sort_keys=True).encode())
     return cache_dir("base_models", f"toy-{key.hexdigest()[:12]}")
 
 
-def base_model(prof: AblationProfile, label: str = "") -> str:
+def base_model(run: RunConfig, label: str = "") -> str:
     """The base checkpoint: the profile's, or the cached toy pretraining run."""
+    from flan_repro.registry import pretraining
+    prof = run.profile
     if prof.base_checkpoint:
         return prof.base_checkpoint
-    model_dir = toy_base_dir(prof)
-    _train(model_dir, "flan_toy_pretrain_span_corruption", prof.pretrain_steps, prof, [
+    model_dir = toy_base_dir(run)
+    train_model(model_dir, pretraining.TASK, prof.pretrain_steps, run, [
         f"train.inputs_length = {prof.pretrain_inputs_length}",
         f"train.targets_length = {prof.pretrain_targets_length}",
         f"train.batch_size = {prof.pretrain_batch_size}"], label=label)
@@ -150,21 +170,26 @@ def seen_datasets(prof: AblationProfile, cluster: str) -> list[str]:
     return picked[: prof.num_seen]
 
 
-def _evaluate(row_file: Path, checkpoint, cluster: str, fmt: str, shots: int, out: Path,
-              prof: AblationProfile, datasets=None) -> dict:
-    """One evaluation, cached as a row file (re-runs read it back)."""
+def evaluate_row(row_file: Path, checkpoint: str, cluster: str, fmt: str, shots: int,
+                 out: Path, run: RunConfig, datasets: list[str] | None = None) -> dict:
+    """Evaluates `checkpoint` on `cluster`'s reported datasets (or `datasets` of them) and
+    keeps what the report reads as `row_file`, which a re-run reads back instead.
+
+    Per-example records and plots go to `out`; `row_file` lies at RUN/eval/rows/, and
+    the example files it lists are relative to RUN, so a run folder can be moved."""
     if row_file.exists():
         return json.loads(row_file.read_text())
     from flan_repro.evaluate.runner import evaluate_cluster
+    prof = run.profile
     res = evaluate_cluster(checkpoint, cluster, fmt=fmt, shots=shots, out_dir=out,
                            max_examples=prof.eval_max_examples, datasets=datasets,
-                           max_dev_examples=prof.eval_max_dev_examples)
+                           registry=run.registry, max_dev_examples=prof.eval_max_dev_examples)
     keep = {k: res[k] for k in ("cluster", "format", "shots", "datasets", "summary", "scores",
                                 "primary", "calibration")}
     keep["results"] = {n: {k: r.get(k) for k in ("primary", "stat_metric", "score", "templates",
                                                  "summary", "calibration")}
                        for n, r in res["results"].items()}
-    run_dir = row_file.parents[2]        # OUT/eval/rows/<row>.json
+    run_dir = row_file.parents[2]        # RUN/eval/rows/<row>.json
     keep["example_files"] = {n: os.path.relpath(f, run_dir)
                              for n, f in res["example_files"].items()}
     row_file.parent.mkdir(parents=True, exist_ok=True)
@@ -183,34 +208,35 @@ def _seed_suffix(seed: int) -> str:
     return "" if seed == 0 else f"_seed{seed}"
 
 
-def plan_ablation(cluster: str, prof: AblationProfile, shots: int, out: Path,
+def plan_ablation(cluster: str, run: RunConfig, shots: int, out: Path,
                   formats: tuple[str, ...] = FORMATS, seeds: int = 1) -> list[Stage]:
-    """Every stage of one ablation, in order; nothing runs. Needs the registry configured
-    (the toy base model's cache key includes the vocabulary).
+    """Every stage of one ablation, in order; nothing runs.
 
     seeds: each variant is tuned `seeds` times (`train.seed`: data order and dropout;
     the base model is shared) and every tuned row is evaluated per seed; the report
     averages the seeds and its intervals include their spread. The seen rows use seed 0.
     """
+    from flan_repro.registry.mixtures import MixtureName
     if seeds < 1:
         raise ValueError(f"seeds must be at least 1, got {seeds}")
+    prof = run.profile
     cat = load(prof.suite)
     stages = []
     if prof.base_checkpoint:             # given by the profile: nothing to pretrain
         base = prof.base_checkpoint
     else:
-        base_dir = toy_base_dir(prof)
+        base_dir = toy_base_dir(run)
         base = str(base_dir)
         stages.append(Stage("base_model", "pretrain base model",
-                            lambda results, label: base_model(prof, label),
+                            lambda results, label: base_model(run, label),
                             done=base_dir / "DONE", steps=prof.pretrain_steps))
     models = {(fmt, sd): model_dir(out, fmt, sd) for sd in range(seeds) for fmt in formats}
     for (fmt, sd), mdir in models.items():
         seed_note = f" (seed {sd})" if seeds > 1 else ""
         stages.append(Stage(
             f"tune_{fmt}{_seed_suffix(sd)}", f"tune {fmt}{seed_note}",
-            lambda results, label, mdir=mdir, fmt=fmt, sd=sd: str(_train(
-                mdir, f"flan_heldout_{cluster}_{fmt}", prof.finetune_steps, prof,
+            lambda results, label, mdir=mdir, fmt=fmt, sd=sd: str(train_model(
+                mdir, str(MixtureName.held_out(cluster, fmt)), prof.finetune_steps, run,
                 [f"train.init_from = '{base}'", f"train.seed = {sd}"], label)),
             done=mdir / "DONE", steps=prof.finetune_steps))
 
@@ -219,8 +245,8 @@ def plan_ablation(cluster: str, prof: AblationProfile, shots: int, out: Path,
         row_file = rows / f"{name}.json"
         stages.append(Stage(
             f"eval_{name}", f"eval base model, {shot_count}-shot",
-            lambda results, label, f=row_file, s=shot_count, n=name: _evaluate(
-                f, base, cluster, "instruction", s, out / "eval" / n, prof),
+            lambda results, label, f=row_file, s=shot_count, n=name: evaluate_row(
+                f, base, cluster, "instruction", s, out / "eval" / n, run),
             done=row_file, row=Row(name, None, "instruction", shot_count)))
     for sd in range(seeds):
         for model_fmt, train_fmt, eval_fmt in TUNED_ROWS:
@@ -233,8 +259,8 @@ def plan_ablation(cluster: str, prof: AblationProfile, shots: int, out: Path,
                 f"eval_{name}{_seed_suffix(sd)}",
                 f"eval {train_fmt} model, {eval_fmt} prompts, {shots}-shot{seed_note}",
                 lambda results, label, f=row_file, m=models[model_fmt, sd], e=eval_fmt,
-                n=f"{name}{_seed_suffix(sd)}": _evaluate(
-                    f, str(m), cluster, e, shots, out / "eval" / n, prof),
+                n=f"{name}{_seed_suffix(sd)}": evaluate_row(
+                    f, str(m), cluster, e, shots, out / "eval" / n, run),
                 done=row_file, row=Row(train_fmt, train_fmt, eval_fmt, shots)))
     # seen rows: the tuned models (seed 0) and, for the calibration study, the base model
     for fmt in (*formats, "base"):
@@ -245,8 +271,8 @@ def plan_ablation(cluster: str, prof: AblationProfile, shots: int, out: Path,
             stages.append(Stage(
                 f"seen_{fmt}_{d}", f"eval {fmt} model on seen {d}",
                 lambda results, label, f=row_file, c=checkpoint, e=eval_fmt, fmt=fmt, d=d:
-                _evaluate(f, c, cat.datasets[d].cluster, e, 0, out / "eval" / f"seen_{fmt}",
-                          prof, datasets=[d]),
+                evaluate_row(f, c, cat.datasets[d].cluster, e, 0, out / "eval" / f"seen_{fmt}",
+                             run, datasets=[d]),
                 done=row_file, row=Row(f"seen_{fmt}", None if fmt == "base" else fmt,
                                        eval_fmt, 0, merged=True)))
 
@@ -314,21 +340,19 @@ def run_stages(stages: list[Stage], out: Path) -> dict:
     return results
 
 
-def run_ablation(cluster: str, profile: str = "toy", shots: int = 0,
-                 out: str | Path | None = None, data_dir: str | None = None,
+def run_ablation(cluster: str, run: RunConfig, shots: int = 0, out: str | Path | None = None,
                  formats: tuple[str, ...] = FORMATS, seeds: int = 1) -> dict:
-    """All stages for one held-out cluster; `formats` limits the tuned variants (Fig. 5
-    needs only the instruction-tuned model); `seeds` tunes each variant that many times."""
-    from flan_repro.ablation.profile import load_profile
-    from flan_repro.cache import enable_jax_compilation_cache
-    from flan_repro.registry.config import configure
-    prof = load_profile(profile)
+    """All stages for one held-out cluster; returns the summary. `formats` limits the
+    tuned variants (Fig. 5 needs only the instruction-tuned model); `seeds` tunes each
+    variant that many times. Output in `out` (default runs/ablation_<cluster>_<profile>)."""
+    prof = run.profile
     load(prof.suite).cluster(cluster)    # a bad name fails before any work
-    out = Path(out or f"runs/ablation_{cluster}_{profile}")
+    if seeds < 1:
+        raise ValueError(f"seeds must be at least 1, got {seeds}")
+    out = Path(out or f"runs/ablation_{cluster}_{prof.name}")
     out.mkdir(parents=True, exist_ok=True)
-    configure(**dict(prof.registry), **({"data_dir": data_dir} if data_dir else {}))
-    enable_jax_compilation_cache()
-    stages = plan_ablation(cluster, prof, shots, out, formats, seeds)
+    prepare(run)
+    stages = plan_ablation(cluster, run, shots, out, formats, seeds)
     cached = sum(s.cached for s in stages)
     log.info("ablation: %s held out, profile %s, %d stages (%d cached), output %s\n%s",
              cluster, prof.name, len(stages), cached, out,

@@ -9,12 +9,12 @@ optax Adafactor) and of HF transformers' PyTorch T5ForConditionalGeneration + HF
 the same shape and batch ("B1": vocab 32128, d_model 256, d_ff 1024 gated-GELU, 4 heads x 64,
 4+4 layers, batch 8, inputs 256 + targets 64 tokens, float32, no dropout), in the same process
 with alternating repetitions; medians. tokens/step = batch * (inputs + targets). MFU is model
-FLOPs/s (analytic, see flan_repro/bench/train_step.py) over the best FLOP/s of a 2048x2048
+FLOPs/s (analytic, see flan_repro/bench/shapes.py) over the best FLOP/s of a 2048x2048
 float32 matmul (jnp.dot or torch.mm) sampled during the run; a profiler trace of our step
 splits its wall time by pass, model part and op kind (flan_repro/bench/profile.py).
 Packing: share of non-padding tokens of the toy training mixture at toy and FLAN
 lengths, with and without packing. Evaluation benchmarks
-(flan_repro.evaluate.bench): rank classification (encode once vs re-encode vs
+(flan_repro.bench.evaluation): rank classification (encode once vs re-encode vs
 HF PyTorch T5 with the same weights; decoder-only prefix reuse vs per pair) and greedy
 generation.
 Writes everything to --out (bench/results.json).
@@ -46,7 +46,7 @@ def add_arguments(p):
     p.add_argument("--no-packing", action="store_true", help="skip packing efficiency")
     p.add_argument("--packing-batches", type=int, default=20)
     p.add_argument("--no-eval", action="store_true",
-                   help="skip flan_repro.evaluate.bench (rank classification, generation)")
+                   help="skip flan_repro.bench.evaluation (rank classification, generation)")
     p.add_argument("--no-tune-allocator", action="store_true",
                    help="leave glibc malloc at its defaults (see trainer.tune_host_allocator)")
 
@@ -56,9 +56,10 @@ def run(args) -> int:
     # before jax or torch start thread pools: both sides run under the same allocator settings
     tuned = False if args.no_tune_allocator else tune_host_allocator()
     from flan_repro.bench import train_step as ts
+    from flan_repro.bench.shapes import B1, TINY
     t0 = time.perf_counter()
     log = lambda msg: print(msg, file=sys.stderr, flush=True)
-    shapes = ts.B1 if args.shape == "B1" else ts.TINY
+    shapes = B1 if args.shape == "B1" else TINY
     results: dict = {"host": _host(), "allocator_tuned": tuned}
     results["train_step"] = ts.bench_train_step(
         shapes, repetitions=args.repetitions, steps_per_rep=args.steps_per_rep,
@@ -81,11 +82,11 @@ def run(args) -> int:
 
 
 def _eval_benches(log) -> dict:
-    from flan_repro.evaluate import bench as eval_bench
+    from flan_repro.bench import evaluation as eval_bench
     out = {}
     for fn in (eval_bench.bench_rank_classification,
                eval_bench.bench_prefix_lm_rank_classification, eval_bench.bench_generation):
-        log(f"[bench] flan_repro.evaluate.bench.{fn.__name__}")
+        log(f"[bench] flan_repro.bench.evaluation.{fn.__name__}")
         t = time.perf_counter()
         out[fn.__name__] = fn()
         out[fn.__name__]["seconds"] = time.perf_counter() - t
@@ -245,7 +246,7 @@ def format_report(r: dict) -> str:
                          f"{row['examples_per_batch']:>16.1f}")
     if "evaluation" in r:
         e = r["evaluation"]
-        lines.append("\n== evaluation benchmarks (flan_repro.evaluate.bench)")
+        lines.append("\n== evaluation benchmarks (flan_repro.bench.evaluation)")
         lines.extend(_rank_classification_lines(e))
         g = e.get("bench_generation", {})
         if "cached_tokens_per_s" in g:

@@ -1,7 +1,8 @@
 """Training-step throughput: our jitted Flax/optax step vs HF transformers' PyTorch T5.
 
-Both sides train the same T5 v1.1 shape (gated-GELU, untied logits, no dropout) on the same
-random, unpadded batch with Adafactor, in one process:
+Both sides train the same T5 v1.1 shape (gated-GELU, untied logits, no dropout; see
+`shapes.py` for the shapes, the batch and the FLOP model) on the same random, unpadded
+batch with Adafactor, in one process:
 
   ours   flan_repro.train.trainer.make_train_step(T5, optim.make_optimizer('adafactor'),
          dropout=False) under jax.jit with the state donated (as trainer.train runs it)
@@ -14,53 +15,21 @@ random, unpadded batch with Adafactor, in one process:
          kernels keep full second moments): a negligible difference in optimizer work.
          Loss: HF's `labels=` path (mean cross-entropy over target tokens), as ours.
 
-Host allocator: `flan-repro bench` calls trainer.tune_host_allocator (one glibc arena, no
-mmap, no trim) before either side starts. That is torch's best setting too, measured with
-each side alone in its own process (B1, 2026-11 on the shared 2-core VM): torch with glibc
-defaults takes 80-100k page faults per step and 2.3-3.3x the CPU-seconds per step of torch
-under the tuned allocator (1-2 faults per step), so sharing the setting does not handicap
-torch. Torch's inter-op threads made no measurable difference (eager T5 issues one op at a
-time). Torch's OpenMP pool is much more sensitive than XLA's to other processes taking the
-cores (its CPU-seconds per step grow with load as its threads spin), so a torch time that
-drifts upwards across repetitions while ours stays flat is co-tenant load, not state growth:
-read `mfu_cpu`/`cpu_s_median` and the per-repetition ratios, and bench on a quiet machine.
+Both sides run under the same host allocator settings (`trainer.tune_host_allocator`,
+called by `flan-repro bench` first), which is torch's best setting too; why, and what
+else was measured and tried, is in bench/NOTES.md.
 
 Timing: both sides are warmed up; repetitions alternate jax/torch in ABBA order so load on
 the shared CPU hits both alike; medians are reported, and the speedup is the median of the
 per-repetition ratios. Each repetition also samples the matmul peak, so MFU can be paired.
 
-Conventions:
-  tokens/step  = batch * (inputs_length + targets_length)     (encoder + decoder tokens)
-  model FLOPs  = analytic, matmuls only, 2 FLOPs per multiply-add, training = 3 x forward:
-      6 * B * (P_enc * L_in + P_dec * L_tgt + P_xkv * L_in + P_head * L_tgt)
-      + 12 * B * h * d_kv * (n_enc * L_in^2 + n_dec * (L_tgt^2 + L_tgt * L_in))
-    P_enc: encoder layer weights (q,k,v,o, wi_0, wi_1, wo); P_dec: decoder layer weights
-    applied to the target tokens (self-attention q,k,v,o; cross-attention q,o; MLP); P_xkv:
-    cross-attention k,v (applied to the L_in encoder outputs); P_head: the d_model x vocab
-    logits matrix. This is 6 * params_nonembedding * tokens with each weight counted against
-    the tokens it actually sees, plus the attention score/value products (counted in full,
-    no causal halving, which is what both implementations compute). Embedding lookups, norms,
-    softmax, loss and optimizer are not counted.
   MFU          = model FLOPs/s (median step) / matmul peak, the peak being the best FLOP/s of a
                  2048x2048 float32 matmul over all samples taken during the run, by jitted
-                 jnp.dot or by torch.mm, whichever is higher (`matmul_peak_source`).
+                 jnp.dot or by torch.mm, whichever is higher (`matmul_peak_source`): neither
+                 library is always ahead on a shared machine.
                  `mfu_paired` divides each repetition by the jnp.dot peak sampled in that
                  repetition (robust to load changes); `mfu_cpu` uses FLOPs per CPU-second on
                  both sides against jnp.dot's (robust to other processes taking cores).
-
-Where our B1 step's time goes (jax.profiler trace of 5 steps, wall time split among the
-XLA:CPU thunks running at each instant; 2026-11-30, jaxlib 0.10.2, ~0.86 s/step):
-  matmuls 700 ms: MLP 88 fwd + 186 bwd (~175 GFLOP/s), attention projections and the
-  batched score/value products 93 fwd + 183 bwd (~105 GFLOP/s: the [32 x 256x64x256]
-  batched products run at 60-90 GFLOP/s whichever layout or backend is chosen), logits
-  head 43 fwd + 97 bwd (~180-250 GFLOP/s); Adafactor ~50 ms; other element-wise work
-  (softmax, GELU, norms, transposes feeding the weight gradients) ~110 ms.
-  Tried and not kept: fusing q/k/v into one matmul (+0-4%, within this VM's noise),
-  fusing wi_0/wi_1 (-4%), disabling YNNPACK dots (-4 to -7%), XLA's concurrency
-  scheduler off (-6%), fast math (-5%). oneDNN's dot fusion (`--xla_cpu_use_onednn`
-  + `--xla_cpu_experimental_onednn_fusion_type=dot`) runs the batched attention
-  products at ~200 GFLOP/s in isolation but aborts the process ("partition compile
-  failed") when a dot is fused with a producer multiply or softmax, as in this step.
 """
 from __future__ import annotations
 
@@ -70,88 +39,8 @@ import math
 import resource
 import statistics
 import time
-from typing import Optional
 
-import numpy as np
-
-
-@dataclasses.dataclass(frozen=True)
-class Shapes:
-    """A T5 v1.1 (gated-GELU, untied head) training shape."""
-    name: str = "B1"
-    vocab_size: int = 32128
-    d_model: int = 256
-    d_ff: int = 1024
-    num_heads: int = 4
-    d_kv: int = 64
-    num_encoder_layers: int = 4
-    num_decoder_layers: int = 4
-    relative_attention_num_buckets: int = 32
-    relative_attention_max_distance: int = 128
-    batch_size: int = 8
-    inputs_length: int = 256
-    targets_length: int = 64
-
-    @property
-    def tokens_per_step(self) -> int:
-        return self.batch_size * (self.inputs_length + self.targets_length)
-
-    def t5_config(self):
-        from flan_repro.model.t5 import T5Config
-        return T5Config(vocab_size=self.vocab_size, d_model=self.d_model, d_kv=self.d_kv,
-                        num_heads=self.num_heads, d_ff=self.d_ff,
-                        num_encoder_layers=self.num_encoder_layers,
-                        num_decoder_layers=self.num_decoder_layers,
-                        relative_attention_num_buckets=self.relative_attention_num_buckets,
-                        relative_attention_max_distance=self.relative_attention_max_distance,
-                        dropout_rate=0.0, dtype="float32", tie_word_embeddings=False)
-
-    def hf_config(self):
-        from transformers import T5Config as HFT5Config
-        return HFT5Config(vocab_size=self.vocab_size, d_model=self.d_model, d_kv=self.d_kv,
-                          num_heads=self.num_heads, d_ff=self.d_ff,
-                          num_layers=self.num_encoder_layers,
-                          num_decoder_layers=self.num_decoder_layers,
-                          relative_attention_num_buckets=self.relative_attention_num_buckets,
-                          relative_attention_max_distance=self.relative_attention_max_distance,
-                          dropout_rate=0.0, feed_forward_proj="gated-gelu",
-                          tie_word_embeddings=False, use_cache=False,
-                          decoder_start_token_id=0, pad_token_id=0, eos_token_id=1)
-
-
-B1 = Shapes()
-TINY = Shapes(name="tiny", vocab_size=512, d_model=32, d_ff=64, num_heads=2, d_kv=16,
-              num_encoder_layers=1, num_decoder_layers=1, batch_size=2, inputs_length=16,
-              targets_length=8)
-
-FLOPS_FORMULA = ("6*B*(P_enc*L_in + P_dec*L_tgt + P_xkv*L_in + P_head*L_tgt) + "
-                 "12*B*h*d_kv*(n_enc*L_in^2 + n_dec*(L_tgt^2 + L_tgt*L_in))")
-
-
-# ----------------------------------------------------------------------------- FLOPs
-
-
-def model_flops(s: Shapes) -> dict:
-    """Analytic matmul FLOPs of one training step (forward + backward), see module doc."""
-    d, f, hk, V = s.d_model, s.d_ff, s.num_heads * s.d_kv, s.vocab_size
-    Li, Lt, B = s.inputs_length, s.targets_length, s.batch_size
-    attn_w = 4 * d * hk                  # q, k, v, o
-    mlp_w = 3 * d * f                    # wi_0, wi_1, wo
-    p_enc = s.num_encoder_layers * (attn_w + mlp_w)
-    p_dec = s.num_decoder_layers * (attn_w + 2 * d * hk + mlp_w)   # self + cross q,o + mlp
-    p_xkv = s.num_decoder_layers * 2 * d * hk
-    p_head = d * V
-    parts = {
-        "encoder_weights": 6 * p_enc * Li * B,
-        "decoder_weights": 6 * p_dec * Lt * B,
-        "cross_kv_weights": 6 * p_xkv * Li * B,
-        "logits_head": 6 * p_head * Lt * B,
-        "attention_scores": 12 * hk * B * (s.num_encoder_layers * Li * Li
-                                           + s.num_decoder_layers * (Lt * Lt + Lt * Li)),
-    }
-    total = sum(parts.values())
-    return {"total": total, "parts": parts,
-            "params_nonembedding": p_enc + p_dec + p_xkv + p_head}
+from flan_repro.bench.shapes import B1, FLOPS_FORMULA, Shapes, make_batch, model_flops
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -160,17 +49,6 @@ def model_flops(s: Shapes) -> dict:
 def peak_rss_mb() -> float:
     """Peak resident set size of this process so far (ru_maxrss is KiB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-
-
-def make_batch(s: Shapes, seed: int = 0) -> dict:
-    """Random full-length (unpadded) EncDecFeatureConverter batch, numpy int32/float32."""
-    rng = np.random.RandomState(seed)
-    enc = rng.randint(2, s.vocab_size, (s.batch_size, s.inputs_length)).astype(np.int32)
-    tgt = rng.randint(2, s.vocab_size, (s.batch_size, s.targets_length)).astype(np.int32)
-    dec_in = np.concatenate([np.zeros((s.batch_size, 1), np.int32), tgt[:, :-1]], axis=1)
-    return dict(encoder_input_tokens=enc, decoder_input_tokens=dec_in,
-                decoder_target_tokens=tgt,
-                decoder_loss_weights=np.ones(tgt.shape, np.float32))
 
 
 class MatmulPeak:
@@ -476,10 +354,8 @@ def bench_train_step(shapes: Shapes = B1, *, repetitions: int = 9, steps_per_rep
 
 
 def torch_matmul_peak(n: int = 2048, runs: int = 10) -> float:
-    """Best FLOP/s of torch's n x n float32 matmul (MKL/oneDNN). Sampled before and after
-    the timed repetitions: on these shared VMs either library can come out ahead (2026-11:
-    torch 107-277, XLA 162-275 GFLOP/s at 2048^2 across runs), so the MFU uses the best of
-    both as the machine's peak."""
+    """Best FLOP/s of torch's n x n float32 matmul (MKL/oneDNN), sampled before and after
+    the timed repetitions: the MFU uses the best of both libraries as the machine's peak."""
     import torch
     a, b = torch.randn(n, n), torch.randn(n, n)
     a @ b

@@ -1,14 +1,20 @@
-"""Raw TFDS examples -> template fields, one small pure function per dataset.
+"""Raw TFDS examples -> template fields: a field map, or one small pure function.
 
-Each converter takes one example as TFDS yields it (decoded to Python: str, int,
-float, list, dict) plus its `DatasetSpec`, and returns the fields that templates
-may use, or None to drop the example (the filters FLAN applies, e.g. SNLI's
-unlabelled pairs). Field names are the placeholders of FLAN's templates.
+A dataset whose template fields are raw fields renamed declares the renaming in its
+catalogue entry (`fields:`, see `from_field_map`); every other dataset names a converter
+here. A converter takes one example as TFDS yields it (decoded to Python: str, int,
+float, list, dict) plus its `DatasetSpec`, and returns the fields that templates may
+use, or None to drop the example (the filters FLAN applies, e.g. ARC's questions with
+other than 4 choices). Field names are the placeholders of FLAN's templates.
 
-Conventions every converter follows, so the renderer and evaluator can rely on them:
+Each converter declares the fields it returns (`@converter(..., fields=...)`), so the
+template checks know every placeholder's source without reading data, and `convert`
+holds converters to their declaration.
+
+Conventions every dataset follows, so the renderer and evaluator can rely on them:
   - `answer` (or the spec's `target` field) is the standard template's target text;
-  - classification converters set `options` (list of str) and `label` (index into it);
-  - generation converters with several references set `answers` (list of str).
+  - classification datasets set `options` (list of str) and `label` (index into it);
+  - generation datasets with several references set `answers` (list of str).
 """
 from __future__ import annotations
 
@@ -16,10 +22,14 @@ import re
 from typing import Callable, Mapping
 
 CONVERTERS: dict[str, Callable] = {}
+CHOICE = ("options", "label", "answer")        # what `_choose` / `_fixed` add
 
 
-def converter(*names: str):
+def converter(*names: str, fields: tuple[str, ...]):
+    """Registers a converter under `names` (default: its own name); `fields` are the keys
+    of every dict it returns, kept as the function's `fields` attribute."""
     def register(fn):
+        fn.fields = frozenset(fields)
         for n in names or (fn.__name__,):
             CONVERTERS[n] = fn
         return fn
@@ -40,37 +50,15 @@ def _numbered(items) -> str:
     return "\n".join(f"{i}. {x}" for i, x in enumerate(items, 1))
 
 
-# --------------------------------------------------------------------- NLI and pairs
-@converter("anli")
-def anli(ex, spec):
-    return {"context": ex["context"], "hypothesis": ex["hypothesis"], **_fixed(spec, ex["label"])}
-
-
-@converter("rte", "cb", "mnli", "snli")
-def premise_hypothesis(ex, spec):
-    if int(ex["label"]) < 0:          # SNLI / MNLI pairs without a gold label
-        return None
-    return {"premise": ex["premise"], "hypothesis": ex["hypothesis"], **_fixed(spec, ex["label"])}
-
-
-@converter("qnli")
-def qnli(ex, spec):
-    return {"question": ex["question"], "sentence": ex["sentence"], **_fixed(spec, ex["label"])}
-
-
-@converter("wnli", "glue_mrpc", "paws_wiki")
-def sentence_pair(ex, spec):
-    return {"sentence1": ex["sentence1"], "sentence2": ex["sentence2"], **_fixed(spec, ex["label"])}
-
-
-@converter("glue_qqp")
+# --------------------------------------------------------------------- sentence pairs
+@converter("glue_qqp", fields=("question1", "question2", *CHOICE))
 def glue_qqp(ex, spec):
     fix = lambda s: s.replace('""', "'")
     return {"question1": fix(ex["question1"]), "question2": fix(ex["question2"]),
             **_fixed(spec, ex["label"])}
 
 
-@converter("stsb")
+@converter("stsb", fields=("sentence1", "sentence2", "score", "answer_str", *CHOICE))
 def stsb(ex, spec):
     # FLAN turns the 0-5 similarity into six options; the target is the rounded score.
     score = float(ex["label"])
@@ -80,23 +68,18 @@ def stsb(ex, spec):
 
 
 # --------------------------------------------------------------------- single text
-@converter("sst2", "cola")
-def single_sentence(ex, spec):
-    return {"sentence": ex["sentence"], **_fixed(spec, ex["label"])}
-
-
-@converter("imdb_reviews")
+@converter("imdb_reviews", fields=("text", *CHOICE))
 def imdb_reviews(ex, spec):
     return {"text": ex["text"].replace("<br />", "\n"), **_fixed(spec, ex["label"])}
 
 
-@converter("yelp_polarity_reviews")
+@converter("yelp_polarity_reviews", fields=("text", *CHOICE))
 def yelp_polarity_reviews(ex, spec):
     text = ex["text"].replace('\\""', '"').replace("\\n", " ")
     return {"text": text, **_fixed(spec, ex["label"])}
 
 
-@converter("sentiment140")
+@converter("sentiment140", fields=("text", *CHOICE))
 def sentiment140(ex, spec):
     polarity = int(ex["polarity"])
     if polarity not in (0, 4):        # 2 = neutral, only in the test split
@@ -104,30 +87,14 @@ def sentiment140(ex, spec):
     return {"text": ex["text"], **_fixed(spec, 1 if polarity == 4 else 0)}
 
 
-@converter("trec")
-def trec(ex, spec):
-    return {"text": ex["text"], **_fixed(spec, ex["label-coarse"])}
-
-
-@converter("ag_news_subset")
-def ag_news_subset(ex, spec):
-    return {"title": ex["title"], "text": ex["description"], **_fixed(spec, ex["label"])}
-
-
-@converter("wic")
-def wic(ex, spec):
-    return {"sentence1": ex["sentence1"], "sentence2": ex["sentence2"], "word": ex["word"],
-            **_fixed(spec, ex["label"])}
-
-
 # --------------------------------------------------------------------- multiple choice
-@converter("copa")
+@converter("copa", fields=("premise", "question", *CHOICE))
 def copa(ex, spec):
     return {"premise": ex["premise"], "question": ex["question"],
             **_choose([ex["choice1"], ex["choice2"]], ex["label"])}
 
 
-@converter("hellaswag")
+@converter("hellaswag", fields=("context", "activity_label", *CHOICE))
 def hellaswag(ex, spec):
     if not 0 <= int(ex["label"]) <= 3:
         return None
@@ -138,18 +105,18 @@ def hellaswag(ex, spec):
             **_choose(endings, ex["label"])}
 
 
-@converter("piqa")
+@converter("piqa", fields=("goal", *CHOICE))
 def piqa(ex, spec):
     return {"goal": ex["goal"], **_choose([ex["sol1"], ex["sol2"]], ex["label"])}
 
 
-@converter("story_cloze")
+@converter("story_cloze", fields=("context", *CHOICE))
 def story_cloze(ex, spec):
     # TFDS story_cloze labels are 1-based.
     return {"context": ex["context"], **_choose(ex["endings"], int(ex["label"]) - 1)}
 
 
-@converter("arc")
+@converter("arc", fields=("question", *CHOICE))
 def arc(ex, spec):
     texts = ex["choices"]["text"]
     if len(texts) != 4:               # FLAN keeps 4-choice questions only
@@ -157,7 +124,7 @@ def arc(ex, spec):
     return {"question": ex["question"], **_choose(texts, ex["answerKey"])}
 
 
-@converter("openbookqa")
+@converter("openbookqa", fields=("question", "fact", *CHOICE))
 def openbookqa(ex, spec):
     q = ex["question"]
     return {"question": q["stem"], "fact": ex["fact1"],
@@ -165,7 +132,7 @@ def openbookqa(ex, spec):
                       ex["answerKey"])}
 
 
-@converter("cosmos_qa")
+@converter("cosmos_qa", fields=("context", "question", *CHOICE))
 def cosmos_qa(ex, spec):
     if int(ex["label"]) < 0:
         return None
@@ -173,20 +140,20 @@ def cosmos_qa(ex, spec):
             **_choose([ex[f"answer{i}"] for i in range(4)], ex["label"])}
 
 
-@converter("bool_q")
+@converter("bool_q", fields=("title", "text", "question", *CHOICE))
 def bool_q(ex, spec):
     return {"title": ex["title"], "text": ex["passage"], "question": ex["question"],
             **_fixed(spec, int(bool(ex["answer"])))}
 
 
-@converter("multirc")
+@converter("multirc", fields=("paragraph", "question", "response", "idx/question", *CHOICE))
 def multirc(ex, spec):
     return {"paragraph": ex["paragraph"], "question": ex["question"], "response": ex["answer"],
             "idx/question": int(ex["idx"]["question"]) + 1000 * int(ex["idx"]["paragraph"]),
             **_fixed(spec, ex["label"])}
 
 
-@converter("record")
+@converter("record", fields=("passage", "query", "answers", *CHOICE))
 def record(ex, spec):
     # The query's @placeholder is filled by an entity: options are the entities with
     # the rest of the query appended, so every option reads as a full sentence.
@@ -202,20 +169,20 @@ def record(ex, spec):
             **_choose(options, label)}
 
 
-@converter("definite_pronoun_resolution")
+@converter("definite_pronoun_resolution", fields=("sentence", "pronoun", *CHOICE))
 def definite_pronoun_resolution(ex, spec):
     return {"sentence": ex["sentence"], "pronoun": ex["pronoun"],
             **_choose(ex["candidates"], ex["label"])}
 
 
-@converter("winogrande")
+@converter("winogrande", fields=("context", *CHOICE))
 def winogrande(ex, spec):
     before, _, after = ex["sentence"].partition("_")
     return {"context": before.strip(),
             **_choose([ex["option1"] + after, ex["option2"] + after], ex["label"])}
 
 
-@converter("wsc273")
+@converter("wsc273", fields=("context", *CHOICE))
 def wsc273(ex, spec):
     text = ex["text"]
     prefix = text[: int(ex["pronoun_start"])].strip()
@@ -226,7 +193,7 @@ def wsc273(ex, spec):
 
 
 # --------------------------------------------------------------------- QA (generation)
-@converter("natural_questions")
+@converter("natural_questions", fields=("question", "answer", "answers"))
 def natural_questions(ex, spec):
     answers = list(ex["answer"])
     if not answers:
@@ -234,7 +201,7 @@ def natural_questions(ex, spec):
     return {"question": ex["question"] + "?", "answer": answers[0], "answers": answers}
 
 
-@converter("trivia_qa")
+@converter("trivia_qa", fields=("question", "answer", "answers"))
 def trivia_qa(ex, spec):
     ans = ex["answer"]
     if not ans.get("value"):
@@ -243,7 +210,7 @@ def trivia_qa(ex, spec):
             "answers": list(ans["normalized_aliases"]) or [ans["normalized_value"]]}
 
 
-@converter("squad_v1")
+@converter("squad_v1", fields=("title", "context", "question", "answer", "answers"))
 def squad_v1(ex, spec):
     texts = list(ex["answers"]["text"])
     if not texts:
@@ -252,7 +219,7 @@ def squad_v1(ex, spec):
             "question": ex["question"], "answer": texts[0], "answers": texts}
 
 
-@converter("squad_v2")
+@converter("squad_v2", fields=("title", "context", "question", "answer", "answers"))
 def squad_v2(ex, spec):
     texts = list(ex["answers"]["text"])
     if ex.get("is_impossible") or not texts:
@@ -261,31 +228,26 @@ def squad_v2(ex, spec):
             "question": ex["question"], "answer": texts[0], "answers": texts}
 
 
-@converter("drop")
+@converter("drop", fields=("context", "question", "answer", "answers"))
 def drop(ex, spec):
     return {"context": ex["passage"], "question": ex["question"], "answer": ex["answer"],
             "answers": [ex["answer"], *ex.get("validated_answers", [])]}
 
 
-@converter("quac")
+@converter("quac", fields=("title", "background", "context", "question", "answer", "answers"))
 def quac(ex, spec):
     return {"title": ex["title"], "background": ex["background"], "context": ex["context"],
             "question": ex["question"], "answer": ex["orig_answer"]["text"],
             "answers": [ex["orig_answer"]["text"]]}
 
 
-@converter("coqa")
+@converter("coqa", fields=("text", "numbered_questions", "numbered_answers"))
 def coqa(ex, spec):
     return {"text": ex["story"], "numbered_questions": _numbered(ex["questions"]),
             "numbered_answers": _numbered(ex["answers"]["input_text"])}
 
 
-@converter("math_dataset")
-def math_dataset(ex, spec):
-    return {"question": ex["question"], "answer": ex["answer"]}
-
-
-@converter("fix_punct")
+@converter("fix_punct", fields=("no_punct", "answer"))
 def fix_punct(ex, spec):
     text = ex["en"]
     no_punct = re.sub(r"[^\w\s]", "", text)
@@ -300,7 +262,7 @@ _LANGUAGE_NAMES = {"en": "English", "es": "Spanish", "fr": "French", "de": "Germ
                    "tr": "Turkish"}
 
 
-@converter("translation")
+@converter("translation", fields=("lang1", "lang2", "sent1", "sent2"))
 def translation(ex, spec):
     l1, l2 = spec.languages
     return {"lang1": _LANGUAGE_NAMES[l1], "lang2": _LANGUAGE_NAMES[l2],
@@ -312,13 +274,13 @@ def _with_references(ex) -> list[str]:
     return [ex["target"], *[r for r in ex.get("references", []) if r != ex["target"]]]
 
 
-@converter("common_gen")
+@converter("common_gen", fields=("concepts", "concepts_newline", "target", "answers"))
 def common_gen(ex, spec):
     return {"concepts": ", ".join(ex["concepts"]), "concepts_newline": "\n".join(ex["concepts"]),
             "target": ex["target"], "answers": _with_references(ex)}
 
 
-@converter("dart")
+@converter("dart", fields=("tripleset", "tripleset_newline", "target", "answers"))
 def dart(ex, spec):
     triples = [" | ".join(t) if isinstance(t, (list, tuple)) else t for t in ex["tripleset"]]
     tripleset = re.sub(r"\[(.*?)\]", "", "; ".join(triples))
@@ -326,20 +288,20 @@ def dart(ex, spec):
             "target": ex["target"], "answers": _with_references(ex)}
 
 
-@converter("e2e_nlg")
+@converter("e2e_nlg", fields=("meaning_representation", "target", "answers"))
 def e2e_nlg(ex, spec):
     mr = ex["meaning_representation"].replace("[", " = ").replace("]", "")
     return {"meaning_representation": mr, "target": ex["target"], "answers": _with_references(ex)}
 
 
-@converter("web_nlg_en")
+@converter("web_nlg_en", fields=("input_string", "target", "answers"))
 def web_nlg_en(ex, spec):
     s = "; ".join(ex["input"]).replace("_", " ").replace(" | ", ", ")
     return {"input_string": s, "target": ex["target"], "answers": _with_references(ex)}
 
 
 # --------------------------------------------------------------------- summarization
-@converter("aeslc")
+@converter("aeslc", fields=("body", "subject"))
 def aeslc(ex, spec):
     body, subject = ex["email_body"].replace("\n", " "), ex["subject_line"].replace("\n", "")
     if not (body + subject).strip():
@@ -347,7 +309,7 @@ def aeslc(ex, spec):
     return {"body": body, "subject": subject}
 
 
-@converter("cnn_dailymail")
+@converter("cnn_dailymail", fields=("text", "highlights"))
 def cnn_dailymail(ex, spec):
     article = ex["article"]
     for sep in ("2013 . ", "2014 . ", "2012 . ", ") -- "):   # strip datelines, as FLAN does
@@ -355,25 +317,21 @@ def cnn_dailymail(ex, spec):
     return {"text": article, "highlights": ex["highlights"]}
 
 
-@converter("gigaword", "multi_news", "xsum")
+@converter("gigaword", "multi_news", "xsum", fields=("text", "summary"))
 def document_summary(ex, spec):
     if "UNK" in ex["document"] + ex["summary"] and spec.name == "gigaword":
         return None
     return {"text": ex["document"], "summary": ex["summary"]}
 
 
-@converter("newsroom")
-def newsroom(ex, spec):
-    return {"title": ex["title"], "text": ex["text"], "summary": ex["summary"]}
-
-
-@converter("samsum")
+@converter("samsum", fields=("dialogue", "summary"))
 def samsum(ex, spec):
     dialogue = re.sub(r"<.*?>", " ", ex["dialogue"].replace("\r\n", "\n"))
     return {"dialogue": dialogue, "summary": ex["summary"]}
 
 
-@converter("opinion_abstracts_rotten_tomatoes")
+@converter("opinion_abstracts_rotten_tomatoes",
+           fields=("critic_consensus", "movie", "first_review", "numbered_reviews"))
 def opinion_abstracts_rotten_tomatoes(ex, spec):
     reviews = list(ex["_critics"]["value"])
     if not reviews:
@@ -383,40 +341,45 @@ def opinion_abstracts_rotten_tomatoes(ex, spec):
             "first_review": reviews[0], "numbered_reviews": _numbered(reviews[:10])}
 
 
-@converter("opinion_abstracts_idebate")
+@converter("opinion_abstracts_idebate", fields=("claim", "debate_name", "argument_sentences"))
 def opinion_abstracts_idebate(ex, spec):
     return {"claim": ex["_claim"], "debate_name": ex["_debate_name"],
             "argument_sentences": _numbered(list(ex["_argument_sentences"]["value"])[:10])}
 
 
-@converter("wiki_lingua_english_en")
-def wiki_lingua_english_en(ex, spec):
-    return {"source": ex["source"], "target": ex["target"]}
+def from_field_map(spec, ex: Mapping) -> dict:
+    """The renamed raw fields of a `fields:` entry; its `label` indexes the fixed options."""
+    out = {field: ex[raw] for field, raw in spec.fields.items() if field != "label"}
+    if "label" in spec.fields:
+        out.update(_fixed(spec, ex[spec.fields["label"]]))
+    return out
 
 
-# --------------------------------------------------------------------- positive control
-@converter("control_topic")
-def control_topic(ex, spec):
-    # tasks/control/: the topic asked about is drawn per example, so only the instruction
-    # (which shows `topic`) says what yes and no mean for this sentence.
-    return {"text": ex["text"], "topic": ex["topic"], **_fixed(spec, ex["label"])}
+def output_fields(spec) -> frozenset:
+    """The template fields a dataset's examples carry (placeholders its templates may use)."""
+    if spec.fields is not None:
+        return frozenset(f for f in spec.fields if f != "label") | (
+            frozenset(CHOICE) if "label" in spec.fields else frozenset())
+    return CONVERTERS[spec.converter].fields
 
 
 def convert(spec, example: Mapping) -> dict | None:
-    """Applies the spec's converter; a missing raw field becomes an error naming it."""
-    fn = CONVERTERS.get(spec.converter)
-    if fn is None:
-        raise KeyError(f"dataset {spec.name!r}: no converter {spec.converter!r} in "
-                       f"flan_repro/catalogue/converters.py")
+    """Applies the spec's field map or converter; a missing raw field becomes an error
+    naming it."""
+    fn = CONVERTERS[spec.converter] if spec.fields is None else None
     try:
-        fields = fn(example, spec)
+        fields = from_field_map(spec, example) if fn is None else fn(example, spec)
     except KeyError as e:
         raise KeyError(
             f"dataset {spec.name!r} ({spec.tfds_name}): example has no field {e.args[0]!r}; "
             f"it has {sorted(example)}. Is this file in the {spec.tfds_name} TFDS schema?"
         ) from None
-    # Hidden-label splits (GLUE/SuperGLUE test sets) carry label -1: nothing to learn
-    # from or score against, so they are dropped like FLAN's filters drop them.
+    if fn is not None and fields is not None and fields.keys() != fn.fields:
+        raise ValueError(f"converter {spec.converter!r} returned fields {sorted(fields)}, "
+                         f"but declares {sorted(fn.fields)}")
+    # Hidden-label splits (GLUE/SuperGLUE test sets) and SNLI / MNLI pairs without a gold
+    # label carry label -1: nothing to learn from or score against, so they are dropped
+    # like FLAN's filters drop them.
     if fields is not None and fields.get("label", 0) < 0:
         return None
     return fields

@@ -87,11 +87,13 @@ class DatasetSpec:
     tfds_version: str
     splits: Mapping[str, str]
     templates: str
-    converter: str
+    converter: str | None                   # a function of converters.py, or None with `fields`
     inputs: tuple[str, ...]
     target: str
     options: tuple[str, ...] | str | None   # fixed strings, "example", or None
     metrics: tuple[str, ...]
+    primary: str                            # the result key reported (tasks/metrics.yaml)
+    fields: Mapping[str, str] | None = None  # template field -> raw field, instead of a converter
     languages: tuple[str, ...] = ()
     suite: str = DEFAULT_SUITE              # whose templates/ folder `templates` keys into
 
@@ -120,6 +122,7 @@ class Catalogue:
     recipe: Mapping[str, int]
     cluster_count_ablation: Mapping
     template_count_ablation: tuple[int, ...]
+    role_of_instructions: tuple[str, ...] = ()   # Fig. 8's held-out clusters
     suite: str = DEFAULT_SUITE
 
     # ---------------------------------------------------------------- lookups
@@ -189,12 +192,44 @@ def _suite_label(suite: str) -> str:
     return "tasks" if suite == DEFAULT_SUITE else f"tasks/{suite}"
 
 
-def _parse_dataset(name: str, raw: Mapping, clusters: Mapping,
+DATASET_KEYS = ("paper_name", "cluster", "tfds_name", "tfds_version", "splits", "templates",
+                "converter", "fields", "inputs", "target", "options", "metrics", "primary",
+                "languages")
+REQUIRED_DATASET_KEYS = ("paper_name", "cluster", "tfds_name", "tfds_version", "splits",
+                         "templates", "inputs", "target", "metrics")
+RECIPE_KEYS = ("max_train_examples", "mixing_rate_cap", "max_shots", "few_shot_input_budget")
+
+
+def _check_keys(kind: str, given, valid: Sequence[str], where: str) -> None:
+    for key in given:
+        if key not in valid:
+            raise UnknownNameError(kind, key, valid, hint=f"(in {where})")
+
+
+def _converter_of(name: str, raw: Mapping, where: str) -> str | None:
+    """The converter function's name, None for a dataset declared by a `fields` map."""
+    from flan_repro.catalogue.converters import CONVERTERS
+    if "fields" in raw:
+        if "converter" in raw:
+            raise ValueError(f"{where}: dataset {name!r} has both a converter and a fields "
+                             f"map; a converter builds every field itself")
+        if not isinstance(raw["fields"], Mapping) or not raw["fields"]:
+            raise ValueError(f"{where}: dataset {name!r}: fields must map template fields "
+                             f"to raw fields, got {raw['fields']!r}")
+        return None
+    converter = raw.get("converter", raw["templates"])
+    if converter not in CONVERTERS:
+        raise UnknownNameError("converter", converter, CONVERTERS,
+                               hint=f"(in {where}, dataset {name!r}: a function of "
+                                    f"flan_repro/catalogue/converters.py, or a `fields` map)")
+    return converter
+
+
+def _parse_dataset(name: str, raw: Mapping, clusters: Mapping, rules,
                    suite: str = DEFAULT_SUITE) -> DatasetSpec:
     where = f"{_suite_label(suite)}/catalogue.yaml"
-    required = ("paper_name", "cluster", "tfds_name", "tfds_version", "splits",
-                "templates", "inputs", "target", "metrics")
-    missing = [k for k in required if k not in raw]
+    _check_keys("dataset field", raw, DATASET_KEYS, f"{where}, dataset {name!r}")
+    missing = [k for k in REQUIRED_DATASET_KEYS if k not in raw]
     if missing:
         raise ValueError(f"{where}: dataset {name!r} lacks {', '.join(missing)}")
     if raw["cluster"] not in clusters:
@@ -210,14 +245,33 @@ def _parse_dataset(name: str, raw: Mapping, clusters: Mapping,
     elif options not in (None, "example"):
         raise ValueError(f"{where}: dataset {name!r}: options must be a list "
                          f"or 'example', got {options!r}")
+    metrics = _as_tuple(raw["metrics"])
     return DatasetSpec(
         name=name, paper_name=str(raw["paper_name"]), cluster=raw["cluster"],
         tfds_name=raw["tfds_name"], tfds_version=str(raw["tfds_version"]),
         splits=dict(raw["splits"]), templates=raw["templates"],
-        converter=raw.get("converter", raw["templates"]),
+        converter=_converter_of(name, raw, where),
+        fields=dict(raw["fields"]) if "fields" in raw else None,
         inputs=_as_tuple(raw["inputs"]), target=raw["target"], options=options,
-        metrics=_as_tuple(raw["metrics"]), languages=_as_tuple(raw.get("languages")),
-        suite=suite)
+        metrics=metrics, primary=rules.primary(metrics, raw.get("primary"),
+                                               f"{where}, dataset {name!r}"),
+        languages=_as_tuple(raw.get("languages")), suite=suite)
+
+
+def _parse_recipe(raw: Mapping, where: str) -> dict[str, int]:
+    _check_keys("recipe field", raw, RECIPE_KEYS, where)
+    missing = [k for k in RECIPE_KEYS if k not in raw]
+    bad = [k for k in RECIPE_KEYS if k in raw and not (isinstance(raw[k], int) and raw[k] > 0)]
+    if missing or bad:
+        raise ValueError(f"{where}: recipe lacks {missing} or has non-positive-integer {bad}")
+    return {k: raw[k] for k in RECIPE_KEYS}
+
+
+def _cluster_list(names, clusters: Mapping, where: str) -> tuple[str, ...]:
+    for c in names:
+        if c not in clusters:
+            raise UnknownNameError("cluster", c, clusters, hint=f"(in {where})")
+    return tuple(names)
 
 
 @functools.lru_cache(maxsize=8)
@@ -229,8 +283,13 @@ def load(suite: str = DEFAULT_SUITE) -> Catalogue:
         cl = yaml.safe_load(f)
     with open(base / "catalogue.yaml") as f:
         cat = yaml.safe_load(f)
+    from flan_repro.catalogue.tables import metric_rules
     raw_clusters = cl["clusters"]
-    datasets = {n: _parse_dataset(n, r, raw_clusters, suite)
+    label = _suite_label(suite)
+    _check_keys("section", cat, ("defaults", "datasets"), f"{label}/catalogue.yaml")
+    defaults = cat.get("defaults") or {}   # every entry's, unless it sets its own
+    _check_keys("dataset field", defaults, DATASET_KEYS, f"{label}/catalogue.yaml, defaults")
+    datasets = {n: _parse_dataset(n, {**defaults, **r}, raw_clusters, metric_rules(), suite)
                 for n, r in cat["datasets"].items()}
     clusters = {}
     for cname, raw in raw_clusters.items():
@@ -247,9 +306,17 @@ def load(suite: str = DEFAULT_SUITE) -> Catalogue:
                                             f"{cname}.also_excludes)")
         clusters[cname] = ClusterSpec(cname, raw["display_name"],
                                       _as_tuple(raw.get("also_excludes")), reported, members)
-    # the Fig. 6 and template-count ablations are FLAN's; another suite may omit them
-    return Catalogue(datasets=datasets, clusters=clusters, recipe=dict(cl["recipe"]),
-                     cluster_count_ablation=cl.get("cluster_count_ablation",
-                                                   {"order": [], "groups": {}}),
+    where = f"{label}/clusters.yaml"
+    _check_keys("section", cl, ("clusters", "recipe", "cluster_count_ablation",
+                                "template_count_ablation", "role_of_instructions"), where)
+    # the Fig. 6, Fig. 8 and template-count ablations are FLAN's; another suite may omit them
+    fig6 = cl.get("cluster_count_ablation", {"order": [], "groups": {}})
+    _cluster_list(fig6.get("held_out", []), raw_clusters, f"{where}, cluster_count_ablation")
+    fig8 = cl.get("role_of_instructions", {}).get("held_out", [])
+    return Catalogue(datasets=datasets, clusters=clusters,
+                     recipe=_parse_recipe(cl.get("recipe", {}), f"{where}, recipe"),
+                     cluster_count_ablation=fig6,
                      template_count_ablation=_as_tuple(cl.get("template_count_ablation")),
+                     role_of_instructions=_cluster_list(
+                         fig8, raw_clusters, f"{where}, role_of_instructions"),
                      suite=suite)

@@ -2,8 +2,9 @@
 
 All three yield raw examples in the dataset's TFDS schema (decoded to Python), sliced
 into FLAN's train / validation / test as `tasks/catalogue.yaml` says, train cut to its
-first 30k examples. Everything downstream (converters, formats, seqio tasks) is the
-same whichever source is used, which is what makes the toy profile a faithful rehearsal.
+first `recipe.max_train_examples` (`tasks/clusters.yaml`: 30k). Everything downstream
+(converters, formats, seqio tasks) is the same whichever source is used, which is what
+makes the toy profile a faithful rehearsal.
 
 `--data_dir` values:  `toy` (default) | `toy:SEED` | `jsonl:DIR` | a TFDS data dir.
 """
@@ -19,7 +20,6 @@ from typing import Mapping
 import numpy as np
 
 FLAN_SPLITS = ("train", "validation", "test")
-MAX_TRAIN_EXAMPLES = 30000
 _SLICE = re.compile(r"^([\w.-]+)(?:\[(-?\d*)(%?):(-?\d*)(%?)\])?$")
 
 
@@ -74,6 +74,12 @@ def resolve_split(ds_spec, split: str) -> str:
     return split
 
 
+def max_train_examples(ds_spec) -> int:
+    """The recipe's cut of every train split (FLAN: its first 30k examples)."""
+    from flan_repro.catalogue import load
+    return load(ds_spec.suite).recipe["max_train_examples"]
+
+
 class Source:
     name = "source"
 
@@ -94,7 +100,7 @@ class Source:
                 f"{str(e).splitlines()[0]} FLAN's {split!r} split of {ds_spec.name} is "
                 f"TFDS {tfds_split!r}; to use the TFDS split named {split!r} as it is, "
                 f"pass --split raw:{split}.") from None
-        return out[:MAX_TRAIN_EXAMPLES] if split == "train" else out
+        return out[:max_train_examples(ds_spec)] if split == "train" else out
 
     def num_examples(self, ds_spec, split: str) -> int:
         return len(self.examples(ds_spec, split))
@@ -221,7 +227,7 @@ class TfdsSource(Source):
         n = len(range(info.splits[name].num_examples)[
             slice(*(None if x is None else (int(round(x * info.splits[name].num_examples / 100))
                                             if percent else x) for x in (a, b)))])
-        return min(n, MAX_TRAIN_EXAMPLES) if split == "train" else n
+        return min(n, max_train_examples(ds_spec)) if split == "train" else n
 
 
 def from_data_dir(data_dir: str | None, toy_train_size: int = 1000,

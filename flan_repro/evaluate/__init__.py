@@ -6,12 +6,11 @@ Pure building blocks on Python/numpy data:
   calibration          ECE / MCE / Brier over the options' softmax; reliability PNGs
   aggregate            mean over templates, best-dev template, cluster averages
 Model-facing:
-  checkpoint           our model dirs, hf:DIR, t5x:DIR -> (config, params), checked first
   scoring              log p(option | input), encoder (decoder-only: input prefix) run
                        once per example
   generation           greedy decoding with a KV cache
-  layer_math           the models' layers as functions of their params (for the caches)
-  runner               a held-out cluster, every template -> per-dataset JSON and summary
+  dataset_eval         one reported dataset, every template -> metrics, calibration, records
+  runner               a held-out cluster -> per-dataset JSON files and the cluster summary
   command / score_command / export_command / bench
                        the `eval`, `score` and `export` commands, benchmarks
 

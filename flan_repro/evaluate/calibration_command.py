@@ -56,7 +56,7 @@ def run(args) -> int:
         raise ValueError("give at least two --checkpoint to compare (the first is the "
                          "reference)")
     names = model_names(args.checkpoint, args.name)
-    from flan_repro.evaluate.checkpoint import check_checkpoint
+    from flan_repro.model.loading import check_checkpoint
     for c in args.checkpoint:
         check_checkpoint(c)                     # every typo fails before any work
     from flan_repro.evaluate import calibration_study

@@ -55,7 +55,7 @@ def add_arguments(p):
 
 
 def default_out(checkpoint: str) -> Path:
-    from flan_repro.evaluate.checkpoint import check_checkpoint
+    from flan_repro.model.loading import check_checkpoint
     ref = check_checkpoint(checkpoint)
     if ref.kind == "model_dir":
         return Path(ref.path) / "eval"
@@ -63,7 +63,7 @@ def default_out(checkpoint: str) -> Path:
 
 
 def run(args) -> int:
-    from flan_repro.evaluate.checkpoint import check_checkpoint
+    from flan_repro.model.loading import check_checkpoint
     check_checkpoint(args.checkpoint)          # a typo fails here, before any data work
     from flan_repro.registry import configure
     from flan_repro.evaluate.runner import evaluate_cluster

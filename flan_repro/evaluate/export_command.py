@@ -10,8 +10,8 @@ and are refused. An existing non-empty --out is refused unless --overwrite, whic
 replaces only config.json and model.safetensors there. --dtype is that of the written
 tensors and of config.json's `dtype`, which transformers 5 loads the model in by default.
 
-This lives on the evaluator's floor because that is where checkpoints are resolved and
-loaded (`checkpoint.py`); the format itself is `model/hf_import.py`.
+Checkpoints are resolved and loaded by `model/loading.py`, as for eval and score; the
+format itself is `model/hf_import.py`.
 """
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def check_out(out: str, checkpoint_path: str, overwrite: bool) -> None:
 def run(args) -> int:
     if args.dtype not in DTYPES:
         raise ValueError(f"--dtype {args.dtype}: expected one of {', '.join(DTYPES)}")
-    from flan_repro.evaluate import checkpoint as ck
+    from flan_repro.model import loading as ck
     ref = ck.check_checkpoint(args.checkpoint)
     check_out(args.out, ref.path, args.overwrite)
     if ref.kind == "model_dir":   # hf: and t5x: load as T5 or not at all

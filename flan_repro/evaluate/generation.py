@@ -1,14 +1,10 @@
 """Greedy decoding: a KV-cached path for T5 and a no-cache reference path.
 
 Cached (encoder-decoder): the encoder runs once; each decoder layer's cross-attention
-keys/values are projected once from its output; self-attention keys/values of the
-tokens generated so far live in a [batch, max_decode_length, heads, d_kv] cache per
-layer, filled one position per step. One step feeds only the newest token. The model
-class (`model/t5.py`) has no cache, so `_cached_step` re-assembles the decoder from
-the SAME Flax sublayers with the model's own parameter subtrees (`layer_math.py`,
-shared with the scorer's decoder-only prefix reuse) and writes out only what the
-cache changes: the attention core over the cache, the causal mask and the relative
-position bias of query position t.
+keys/values are projected once from its output (by the first step); self-attention
+keys/values of the tokens generated so far live in a [batch, max_decode_length, heads,
+d_kv] cache per layer, filled one position per step. One step feeds only the newest
+token, through the model's own decoder (`T5.decode_cached`).
 
 Uncached reference: `T5.decode` over the whole [batch, max_decode_length] prefix
 buffer at every step, reading the logits of position t. Both paths are jitted
@@ -22,8 +18,9 @@ Beam search is not implemented (greedy only).
 Shapes are fixed per call: the batch and input length are padded to powers of two
 (as in `scoring.py`; several batches all use the full `batch_size`; padding rows are
 done from the start so they never prolong the loop) and `max_decode_length` is a
-static argument (the EOS id is not), so a run compiles one program per input bucket. Outputs: tokens [batch, T] with the
-EOS included and 0 after it, and the log-prob of every chosen token (0 after EOS).
+static argument (the EOS id is not), so a run compiles one program per input bucket.
+Outputs: tokens [batch, T] with the EOS included and 0 after it, and the log-prob of
+every chosen token (0 after EOS).
 """
 from __future__ import annotations
 
@@ -35,50 +32,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from flan_repro.evaluate import layer_math as M
-from flan_repro.evaluate.checkpoint import LoadedModel, as_loaded_model
 from flan_repro.evaluate.scoring import (DEFAULT_MAX_INPUT_LENGTH, EOS_ID, MIN_INPUT_BUCKET,
                                          Text, bucket)
+from flan_repro.model.decoder_only import DecoderOnly
+from flan_repro.model.loading import LoadedModel, as_loaded_model
+from flan_repro.model.t5 import T5
 
 
-# --------------------------------------------------------------------------- cached steps
-def _self_bias(cfg, params, t, cache_len):
-    """Relative position bias + causal mask for query position t over keys 0..cache_len-1."""
-    keys = jnp.arange(cache_len)
-    pos = M.relative_position_bias(cfg, params["decoder"]["relpos_bias"]["rel_embedding"],
-                                   (keys - t)[None], bidirectional=False)[None]
-    return pos + M.additive_mask(keys <= t)[None, None, None, :]          # [1, h, 1, T]
-
-
+# --------------------------------------------------------------------------- decoding loops
 def _encode(cfg, params, inputs, input_mask):
-    from flan_repro.model.t5 import T5
     return T5(cfg).apply({"params": params}, inputs, encoder_input_mask=input_mask,
                          method=T5.encode)
-
-
-def _cached_step(cfg, params, token, t, caches, cross_kv, cross_bias):
-    """One decoder step for the newest token [b]; returns logits [b, V] and new caches."""
-    dec = params["decoder"]
-    x = M.embed(cfg, params, token[:, None], "decoder")                   # [b, 1, d]
-    self_bias = _self_bias(cfg, params, t, caches[0][0].shape[1])
-    new_caches = []
-    for i in range(cfg.num_decoder_layers):
-        p = dec[f"layers_{i}"]
-        y = M.norm(cfg, p["pre_self_attention_layer_norm"], x)
-        sa = p["self_attention"]
-        q, k, v = (M.qkv(cfg, sa[n], y) for n in ("query", "key", "value"))
-        ck = jax.lax.dynamic_update_slice(caches[i][0], k.astype(caches[i][0].dtype), (0, t, 0, 0))
-        cv = jax.lax.dynamic_update_slice(caches[i][1], v.astype(caches[i][1].dtype), (0, t, 0, 0))
-        new_caches.append((ck, cv))
-        x = x + M.out(cfg, sa["out"], M.attend(cfg, q, ck, cv, self_bias))
-        y = M.norm(cfg, p["pre_cross_attention_layer_norm"], x)
-        ca = p["encoder_decoder_attention"]
-        q = M.qkv(cfg, ca["query"], y)
-        x = x + M.out(cfg, ca["out"], M.attend(cfg, q, *cross_kv[i], cross_bias))
-        y = M.norm(cfg, p["pre_mlp_layer_norm"], x)
-        x = x + M.mlp(cfg, p["mlp"], y)
-    y = M.norm(cfg, dec["decoder_norm"], x)
-    return M.logits(cfg, params, y)[:, 0], tuple(new_caches)
 
 
 def _pick(logits, done, eos_id):
@@ -95,22 +59,32 @@ def _pick(logits, done, eos_id):
 def _t5_greedy_cached(cfg, params, inputs, input_mask, eos_id, *, max_decode_length):
     b, T = inputs.shape[0], max_decode_length
     encoded = _encode(cfg, params, inputs, input_mask)
-    cross_bias = M.padding_bias(input_mask)                             # [b, 1, 1, Lin]
-    cross_kv = M.cross_kv(cfg, params, encoded)
-    zeros = jnp.zeros((b, T, cfg.num_heads, cfg.d_kv), M.dtype(cfg))
-    caches = tuple((zeros, zeros) for _ in range(cfg.num_decoder_layers))
+
+    def step(token, t, cache, encoded=None):
+        logits, cache = T5(cfg).apply({"params": params}, encoded, token[:, None], input_mask,
+                                      cache, t, method=T5.decode_cached)
+        return logits[:, 0], cache
+
+    # The first step also projects the cross-attention keys/values; the loop reads them
+    # from its closure and carries only the self-attention caches.
+    zeros = jnp.zeros((b, T, cfg.num_heads, cfg.d_kv), jnp.dtype(cfg.dtype))
+    first = tuple(((zeros, zeros), None) for _ in range(cfg.num_decoder_layers))
+    logits, cache = step(jnp.zeros((b,), jnp.int32), 0, first, encoded)
+    self_kv, cross_kv = zip(*cache)
+    nxt, lp, done = _pick(logits, ~jnp.any(input_mask, axis=1), eos_id)
 
     def cond(s):
         return (s[0] < T) & ~jnp.all(s[4])
 
     def body(s):
-        t, token, out, lps, done, caches = s
-        logits, caches = _cached_step(cfg, params, token, t, caches, cross_kv, cross_bias)
+        t, token, out, lps, done, self_kv = s
+        logits, cache = step(token, t, tuple(zip(self_kv, cross_kv)))
         nxt, lp, done = _pick(logits, done, eos_id)
-        return (t + 1, nxt, out.at[:, t].set(nxt), lps.at[:, t].set(lp), done, caches)
+        return (t + 1, nxt, out.at[:, t].set(nxt), lps.at[:, t].set(lp), done,
+                tuple(kv for kv, _ in cache))
 
-    init = (jnp.int32(0), jnp.zeros((b,), jnp.int32), jnp.zeros((b, T), jnp.int32),
-            jnp.zeros((b, T), jnp.float32), ~jnp.any(input_mask, axis=1), caches)
+    init = (jnp.int32(1), nxt, jnp.zeros((b, T), jnp.int32).at[:, 0].set(nxt),
+            jnp.zeros((b, T), jnp.float32).at[:, 0].set(lp), done, self_kv)
     _, _, out, lps, _, _ = jax.lax.while_loop(cond, body, init)
     return out, lps
 
@@ -118,7 +92,6 @@ def _t5_greedy_cached(cfg, params, inputs, input_mask, eos_id, *, max_decode_len
 @functools.partial(jax.jit, static_argnames=("cfg", "max_decode_length"))
 def _t5_greedy_uncached(cfg, params, inputs, input_mask, eos_id, *, max_decode_length):
     """Reference: the full decoder over the whole prefix buffer at every step."""
-    from flan_repro.model.t5 import T5
     b, T = inputs.shape[0], max_decode_length
     model = T5(cfg)
     encoded = _encode(cfg, params, inputs, input_mask)
@@ -145,7 +118,6 @@ def _t5_greedy_uncached(cfg, params, inputs, input_mask, eos_id, *, max_decode_l
 @functools.partial(jax.jit, static_argnames=("cfg", "max_decode_length"))
 def _prefix_lm_greedy(cfg, params, inputs, input_lengths, eos_id, *, max_decode_length):
     """Decoder-only, no cache: row i is [0, x_i..., generated...] (shifted right)."""
-    from flan_repro.model.decoder_only import DecoderOnly
     b, lin = inputs.shape
     T = max_decode_length
     length = lin + T + 1
@@ -179,7 +151,7 @@ def greedy_decode(config, params, inputs: np.ndarray, input_lengths: np.ndarray,
 
     Rows of length 0 are batch padding: done from the start, all-zero output, and they
     never keep the loop running."""
-    from flan_repro.evaluate.checkpoint import model_type
+    from flan_repro.model.loading import model_type
     # numpy in, so only the jitted loop compiles (no per-shape eager jax ops)
     inputs = np.asarray(inputs, np.int32)
     lengths = np.asarray(input_lengths, np.int32)

@@ -46,7 +46,9 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from flan_repro.catalogue import load, suite_names
 from flan_repro.catalogue.spec import UnknownNameError
+from flan_repro.catalogue.tables import metric_rules
 
 MetricFn = Callable[[Sequence[Any], Sequence[Any], "Sequence[Any] | None"], "dict[str, float]"]
 
@@ -205,7 +207,6 @@ class MetricSpec:
     name: str
     fn: MetricFn
     keys: tuple[str, ...]          # result keys the function returns
-    needs_groups: bool = False
 
 
 METRICS: dict[str, MetricSpec] = {s.name: s for s in (
@@ -215,7 +216,7 @@ METRICS: dict[str, MetricSpec] = {s.name: s for s in (
     MetricSpec("pearson", pearson, ("pearson_corrcoef",)),
     MetricSpec("spearman", spearman, ("spearman_corrcoef",)),
     MetricSpec("multirc_f1a", multirc_f1a, ("f1a",)),
-    MetricSpec("multirc_em", multirc_em, ("exact_match",), needs_groups=True),
+    MetricSpec("multirc_em", multirc_em, ("exact_match",)),
     MetricSpec("record", record, ("em", "f1")),
     MetricSpec("squad", squad, ("em", "f1")),
     MetricSpec("trivia_qa", trivia_qa, ("em", "f1")),
@@ -282,66 +283,30 @@ def compute_metrics(metric_names: Sequence[str], targets: Sequence[Any],
 
 
 # --------------------------------------------------------------------- primary metric
-@dataclasses.dataclass(frozen=True)
-class PrimaryRule:
-    metric: str      # metric name that, when present, decides the primary key
-    key: str         # result key reported and used to pick the best dev template
-    why: str
-
-
-# First rule whose metric a dataset lists wins. The numbers FLAN reports (paper
-# Table 2 / App. tables) follow GPT-3's and the benchmarks' own conventions:
-PRIMARY_RULES: tuple[PrimaryRule, ...] = (
-    PrimaryRule("multirc_f1a", "f1a",
-                "FLAN compares MultiRC with GPT-3's F1a (in the 70s; MultiRC's EM is near "
-                "30 at that scale). FLAN scores MultiRC by rank classification, and t5's "
-                "binary F1 over all (question, answer-option) rows is exactly F1a."),
-    PrimaryRule("accuracy", "accuracy",
-                "Classification (rank classification over options), including CB, MRPC, "
-                "QQP and STS-B, whose extra F1/correlations are kept as secondary keys; "
-                "also Math, a generation task scored by exact-string accuracy."),
-    PrimaryRule("record", "em",
-                "ReCoRD's 'accuracy' in SuperGLUE/GPT-3 tables, which FLAN compares "
-                "against, is exact match over the gold answers."),
-    PrimaryRule("squad", "f1",
-                "SQuAD, DROP and CoQA are reported by token F1 (their leaderboards, GPT-3)."),
-    PrimaryRule("trivia_qa", "em",
-                "NQ and TriviaQA closed-book QA are reported by exact match (GPT-3, FLAN "
-                "Table 2)."),
-    PrimaryRule("bleu", "bleu", "Translation: sacreBLEU, as GPT-3 and FLAN report."),
-    PrimaryRule("rouge", "rougeLsum",
-                "Summarization / struct-to-text: t5's ROUGE-L is the summary-level "
-                "rougeLsum; rouge1 and rouge2 stay in the results for the R-1/2/L triple."),
-    PrimaryRule("edit_distance", "mean_edit",
-                "Fix Punctuation: mean word edit distance per example (lower is better)."),
-)
-
-# Datasets whose reported number differs from their metric name's rule.
-DATASET_PRIMARY_OVERRIDES: dict[str, tuple[str, str]] = {
-    "quac": ("f1", "FLAN scores QuAC with t5's trivia_qa EM/F1, but QuAC's official metric, "
-                   "and the number GPT-3 reports, is word F1."),
-}
-
-# Keys for which a smaller value is better (everything else: larger is better).
-LOWER_IS_BETTER = frozenset({"min_edit", "max_edit", "mean_edit", "median_edit", "sum_edit"})
+def _declared_primary(dataset: str | None, metric_names: Sequence[str]) -> str | None:
+    """The result key a catalogue entry of that name reports (`primary:` or its rule)."""
+    if dataset is None:
+        return None
+    for suite in suite_names():
+        spec = load(suite).datasets.get(dataset)
+        if spec is not None and tuple(spec.metrics) == tuple(metric_names):
+            return spec.primary
+    return None
 
 
 def primary_metric(metric_names: Sequence[str], dataset: str | None = None) -> str:
-    """The result key FLAN reports for a dataset with these metrics (see PRIMARY_RULES)."""
+    """The result key FLAN reports for a dataset with these metrics: the catalogue entry's
+    `primary`, else the first rule of tasks/metrics.yaml that covers them."""
     if isinstance(metric_names, str):
         metric_names = [metric_names]
     for name in metric_names:
         metric_spec(name)
-    if dataset is not None and dataset in DATASET_PRIMARY_OVERRIDES:
-        return DATASET_PRIMARY_OVERRIDES[dataset][0]
-    for rule in PRIMARY_RULES:
-        if rule.metric in metric_names:
-            return rule.key
-    raise ValueError(f"no primary-metric rule covers {list(metric_names)}")
+    return _declared_primary(dataset, metric_names) or metric_rules().primary(metric_names)
 
 
 def higher_is_better(key: str) -> bool:
-    return key not in LOWER_IS_BETTER
+    """False for the keys tasks/metrics.yaml lists as `lower_is_better` (edit distances)."""
+    return key not in metric_rules().lower_is_better
 
 
 def is_better(a: float, b: float, key: str) -> bool:

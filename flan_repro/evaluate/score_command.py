@@ -61,7 +61,7 @@ def score_rows(scorer, rows: list[dict]) -> list[dict]:
 
 
 def run(args) -> int:
-    from flan_repro.evaluate.checkpoint import check_checkpoint, load_checkpoint
+    from flan_repro.model.loading import check_checkpoint, load_checkpoint
     ref = check_checkpoint(args.checkpoint)
     rows = read_requests(args.input)
     vocab = None

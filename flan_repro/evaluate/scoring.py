@@ -6,10 +6,9 @@ short options that projection, not the option tokens, is most of the decoder's
 work). The options of a batch of examples sit in [example, option slot] order: the
 self-attention, MLP and head run per option row, the cross-attention per example,
 all its option tokens querying its keys/values at once, so nothing is copied per
-option. This decoder is written out functionally (`layer_math.py`, also used by the
-KV-cached generation), as is the encoder, whose attention core is laid out for
-XLA:CPU there. lm-evaluation-harness instead re-encodes the input once per option
-(`encode_once=False` here: the flax model, kept as the reference and for `bench.py`).
+option (`T5.decode` takes several decoder rows per input). lm-evaluation-harness instead
+re-encodes the input once per option (`encode_once=False` here: the reference, and the
+baseline of `bench/evaluation.py`).
 
 Decoder-only (prefix LM): the model sees [input; option] exactly as
 `decoder_only.prefix_lm_features` lays out training examples: the prefix [0; input]
@@ -18,11 +17,11 @@ causally to the prefix and to its own earlier tokens. Prefix positions never att
 option positions, so the prefix's keys/values and outputs are the same for every
 option: with `encode_once` (the default) the prefix runs ONCE per example, each
 layer's prefix keys/values are kept, and all option rows of the batch then run
-together, each gathering its example's prefix keys/values (`ex_index`) and attending
-to [prefix ; causal over its own tokens], at the positions (hence relative position
-biases) of the full pass. The prefix's last output predicts every option's first
-token. `encode_once=False` runs one full forward pass per (input, option) pair, the
-reference the tests compare against.
+together (`DecoderOnly.decode_cached`), each gathering its example's prefix keys/values
+(`ex_index`) and attending to [prefix ; causal over its own tokens], at the positions
+(hence relative position biases) of the full pass. The prefix's last output predicts
+every option's first token. `encode_once=False` runs one full forward pass per
+(input, option) pair, the reference the tests compare against.
 
 Scores: the sum of the option's token log-probs INCLUDING its EOS (text options are
 tokenized as vocab.encode(text) + [EOS], as seqio's `add_eos=True` targets are), the
@@ -56,8 +55,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from flan_repro.evaluate.checkpoint import LoadedModel, as_loaded_model
-from flan_repro.evaluate.rank_classification import RankResult, rank_classification
+from flan_repro.model import layers as L
+from flan_repro.model.decoder_only import DecoderOnly, prefix_lm_features
+from flan_repro.model.loading import LoadedModel, as_loaded_model
+from flan_repro.model.t5 import T5
 
 EOS_ID = 1
 PAD_ID = 0
@@ -90,40 +91,22 @@ class OptionScore:
 # --------------------------------------------------------------------------- jitted cores
 @functools.partial(jax.jit, static_argnums=0)
 def _encdec_encode_once(config, params, inputs, input_mask, dec_in, targets, weights):
-    """Encoder and each decoder layer's cross-attention keys/values on [B, Lin] once; the
-    decoder on the option slots [B, O, Lt] (example b's options at [b, :]).
-
-    Self-attention, MLP and head run per option row ([B*O, Lt]); the cross-attention runs
-    per example, its O*Lt option-token queries against the example's own keys/values, so
-    neither the encoder output nor the keys/values are ever copied per option.
-    """
-    from flan_repro.evaluate import layer_math as M
-    from flan_repro.model import layers as L
-    encoded = M.encode(config, params, inputs, input_mask)
-    cross_bias = M.padding_bias(input_mask)                                # [B, 1, 1, Lin]
-    dec = params["decoder"]
+    """The encoder on [B, Lin] once; the decoder on the option slots [B, O, Lt] (example b's
+    options at [b, :]), as B * O rows whose cross-attention reads their example's
+    keys/values, projected once per example (see `T5.decode`)."""
+    model = T5(config)
+    encoded = model.apply({"params": params}, inputs, encoder_input_mask=input_mask,
+                          normalize_output=True, method=T5.encode)
     b, o, lt = dec_in.shape
-    self_bias = M.causal_bias(config, dec["relpos_bias"]["rel_embedding"], lt)  # [h, Lt, Lt]
-    x = M.embed(config, params, dec_in.reshape(b * o, lt), "decoder")
-    for i, (ck, cv) in enumerate(M.cross_kv(config, params, encoded)):
-        p = dec[f"layers_{i}"]
-        sa, ca = p["self_attention"], p["encoder_decoder_attention"]
-        y = M.norm(config, p["pre_self_attention_layer_norm"], x)
-        q, k, v = (M.qkv(config, sa[name], y) for name in ("query", "key", "value"))
-        x = x + M.out(config, sa["out"], M.attend(config, q, k, v, self_bias))
-        y = M.norm(config, p["pre_cross_attention_layer_norm"], x).reshape(b, o * lt, -1)
-        y = M.attend(config, M.qkv(config, ca["query"], y), ck, cv, cross_bias)
-        x = x + M.out(config, ca["out"], y).reshape(x.shape)
-        x = x + M.mlp(config, p["mlp"], M.norm(config, p["pre_mlp_layer_norm"], x))
-    logits = M.logits(config, params, M.norm(config, dec["decoder_norm"], x))
+    logits = model.apply({"params": params}, encoded, dec_in.reshape(b * o, lt),
+                         encoder_input_mask=input_mask, normalize_output=True,
+                         method=T5.decode)
     return L.token_log_probs(logits, targets.reshape(b * o, lt)).reshape(b, o, lt) * weights
 
 
 @functools.partial(jax.jit, static_argnums=0)
 def _encdec_pairs(config, params, inputs, input_mask, dec_in, targets, weights):
     """Full forward pass per (input, option) row: the input is re-encoded for every option."""
-    from flan_repro.model import layers as L
-    from flan_repro.model.t5 import T5
     model = T5(config)
     encoded = model.apply({"params": params}, inputs, encoder_input_mask=input_mask,
                           method=T5.encode)
@@ -140,49 +123,26 @@ def _prefix_lm_reuse(config, params, prefix, prefix_len, ex_index, dec_in, targe
     its tokens fed to the model (option[:-1], at positions prefix_len + 0, 1, ...), and
     dec_in[n, 0] stands for the prefix's last position, whose output predicts option[0].
     """
-    from flan_repro.evaluate import layer_math as M
-    from flan_repro.model import layers as L
-    dec = params["decoder"]
-    table = dec["relpos_bias"]["rel_embedding"]
-    bidi = config.relative_attention_bidirectional
+    model = DecoderOnly(config)
+    run = functools.partial(model.apply, {"params": params}, method=DecoderOnly.decode_cached)
+    k_pos = jnp.arange(prefix.shape[1])[None]                                   # [1, Lp]
+    x, prefix_kv = run(prefix, k_pos, k_pos, (k_pos < prefix_len[:, None])[:, None])
     opt = dec_in[:, 1:]
     n, q = opt.shape
-    k_pos = jnp.arange(prefix.shape[1])
-    prefix_bias = (M.relative_position_bias(config, table, k_pos[None] - k_pos[:, None], bidi)
-                   + M.additive_mask(k_pos[None] < prefix_len[:, None])[:, None, None])
     row_len = jnp.take(prefix_len, ex_index)
-    q_pos = row_len[:, None] + jnp.arange(q)[None]                                 # [N, q]
-    to_prefix = (M.relative_position_bias(config, table, k_pos[None, None] - q_pos[..., None],
-                                          bidi)
-                 + M.additive_mask(k_pos[None] < row_len[:, None])[:, None, None])  # [N,h,q,Lp]
-    to_self = M.causal_bias(config, table, q, bidi)                               # [h, q, q]
-    option_bias = jnp.concatenate(
-        [to_prefix, jnp.broadcast_to(to_self, (n,) + to_self.shape)], axis=-1)
-
-    x, z = M.embed(config, params, prefix, "decoder"), M.embed(config, params, opt, "decoder")
-    for i in range(config.num_layers):
-        p = dec[f"layers_{i}"]
-        sa = p["self_attention"]
-        y = M.norm(config, p["pre_self_attention_layer_norm"], x)
-        qp, kp, vp = (M.qkv(config, sa[name], y) for name in ("query", "key", "value"))
-        x = x + M.out(config, sa["out"], M.attend(config, qp, kp, vp, prefix_bias))
-        x = x + M.mlp(config, p["mlp"], M.norm(config, p["pre_mlp_layer_norm"], x))
-        y = M.norm(config, p["pre_self_attention_layer_norm"], z)
-        qo, ko, vo = (M.qkv(config, sa[name], y) for name in ("query", "key", "value"))
-        ko = jnp.concatenate([jnp.take(kp, ex_index, axis=0), ko], axis=1)
-        vo = jnp.concatenate([jnp.take(vp, ex_index, axis=0), vo], axis=1)
-        z = z + M.out(config, sa["out"], M.attend(config, qo, ko, vo, option_bias))
-        z = z + M.mlp(config, p["mlp"], M.norm(config, p["pre_mlp_layer_norm"], z))
+    q_pos = row_len[:, None] + jnp.arange(q)[None]                              # [N, q]
+    kv_pos = jnp.concatenate([jnp.broadcast_to(k_pos, (n, k_pos.shape[1])), q_pos], axis=1)
+    valid = jnp.concatenate([kv_pos[:, :-q] < row_len[:, None], jnp.ones((n, q), bool)], 1)
+    z, _ = run(opt, q_pos, kv_pos, valid[:, None, :] & (kv_pos[:, None, :] <= q_pos[..., None]),
+               tuple(tuple(jnp.take(a, ex_index, axis=0) for a in kv) for kv in prefix_kv))
     last = jnp.take_along_axis(x, (prefix_len - 1)[:, None, None], axis=1)         # [B, 1, d]
     h = jnp.concatenate([jnp.take(last, ex_index, axis=0), z], axis=1)            # [N, Lt, d]
-    logits = M.logits(config, params, M.norm(config, dec["decoder_norm"], h))
+    logits = model.apply({"params": params}, h, method=DecoderOnly.logits)
     return L.token_log_probs(logits, targets) * weights
 
 
 @functools.partial(jax.jit, static_argnums=0)
 def _prefix_lm_pairs(config, params, dec_in, targets, causal, weights):
-    from flan_repro.model import layers as L
-    from flan_repro.model.decoder_only import DecoderOnly
     logits = DecoderOnly(config).apply({"params": params}, dec_in,
                                        decoder_causal_attention=causal)
     return L.token_log_probs(logits, targets) * weights
@@ -193,7 +153,7 @@ class Scorer:
     """Per-option log-likelihoods from a loaded model.
 
     `model`: a LoadedModel, an in-memory (config, params) pair, or a checkpoint spec
-    (see `checkpoint.py`). `vocab` (a seqio vocabulary) is needed only for text
+    (see `model/loading.py`). `vocab` (a seqio vocabulary) is needed only for text
     inputs; token-id inputs are used verbatim (no EOS is added to them).
     `batch_size` caps the examples encoded (decoder-only: prefixes run) together,
     `max_rows` the option rows per batch (with `encode_once`: examples x the batch's
@@ -255,15 +215,6 @@ class Scorer:
     def score(self, inputs: Sequence[Text], targets: Sequence[Text]) -> list[OptionScore]:
         """One target per input: log p(target | input) (the `score` command)."""
         return [s[0] for s in self.score_options(inputs, [[t] for t in targets])]
-
-    def rank(self, inputs: Sequence[Text], options: Sequence[Sequence[Text]],
-             length_normalized: bool = False) -> tuple[RankResult, list[list[OptionScore]]]:
-        """Rank classification: the first option with the best summed (or mean) log-prob."""
-        scores = self.score_options(inputs, options)
-        result = rank_classification([[o.logprob for o in s] for s in scores],
-                                     [[o.num_tokens for o in s] for s in scores],
-                                     length_normalized=length_normalized)
-        return result, scores
 
     # ------------------------------------------------------------------ token level
     def score_ids(self, input_ids: Sequence[Sequence[int]],
@@ -371,7 +322,6 @@ class Scorer:
                                             np.zeros((n, length), np.int32),
                                             np.zeros((n, length), np.int32),
                                             np.zeros((n, length), np.float32))
-        from flan_repro.model.decoder_only import prefix_lm_features
         for r, (x, t) in enumerate(zip(xs, ys)):
             f = prefix_lm_features(x, t, length)
             dec_in[r], targets[r] = f["decoder_input_tokens"], f["decoder_target_tokens"]

@@ -8,19 +8,15 @@ import numpy as np
 from flax import linen as nn
 
 from flan_repro.model import decoder_only, t5
+from flan_repro.model.loading import build_model
 
 AnyConfig = Union[t5.T5Config, decoder_only.DecoderOnlyConfig]
 
 
 def param_shapes(config: AnyConfig) -> Any:
   """Tree of jax.ShapeDtypeStruct mirroring the params of the model built from `config`."""
-  if isinstance(config, t5.T5Config):
-    model, batch = t5.T5(config), t5.dummy_batch()
-  elif isinstance(config, decoder_only.DecoderOnlyConfig):
-    model, batch = decoder_only.DecoderOnly(config), decoder_only.dummy_batch()
-  else:
-    raise TypeError(f'unknown config type {type(config).__name__}')
-  variables = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), **batch))
+  model, dummy_batch = build_model(config)
+  variables = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), **dummy_batch()))
   return nn.meta.unbox(variables['params'])
 
 

@@ -81,13 +81,15 @@ def run(args) -> int:
         if not args.cluster:
             raise ValueError("--stats needs --cluster (one of " + ", ".join(cat.clusters) + ")")
         cat.cluster(args.cluster)
+        from flan_repro.registry.mixtures import MixtureName
         rows = mixture_stats(args.cluster, args.format)
+        name = str(MixtureName.held_out(args.cluster, args.format))
         if args.json:
-            print(json.dumps({"mixture": f"flan_heldout_{args.cluster}_{args.format}",
+            print(json.dumps({"mixture": name,
                               "excluded_clusters": cat.excluded_clusters(args.cluster),
                               "datasets": rows}))
         else:
-            print(f"flan_heldout_{args.cluster}_{args.format}: {len(rows)} datasets; excluded "
+            print(f"{name}: {len(rows)} datasets; excluded "
                   f"clusters: {', '.join(cat.excluded_clusters(args.cluster))}")
             print(f"{'dataset':36s} {'cluster':40s} {'train':>7s} {'rate':>6s} {'share':>6s}")
             for r in rows:

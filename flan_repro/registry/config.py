@@ -1,7 +1,10 @@
 """Where the registry's examples come from and how they are prompted.
 
-One process-wide setting (seqio's registries are global too): the CLI and gin set it
-once from `--data_dir`, `--templates` and the profile, then register tasks.
+One process-wide setting (seqio's registries are global too, and the tasks they hold
+read it when their data is first requested): a command sets it once, at its start. The
+CLI commands and gin build it from `--data_dir`, `--templates` and `registry.*`
+bindings (`configure`, `configure_from_gin`); the ablation builds a `RegistryConfig`
+from its profile and installs it (`set_current`).
 
 `suite` says which catalogue the registry's names refer to: "flan" (`tasks/`) or
 another suite such as "control" (`tasks/control/`, the positive control). Everything
@@ -20,8 +23,7 @@ class RegistryConfig:
     templates: str | None = None      # None: ours; or FLAN's flan/templates.py
     vocabulary: str = "toy"           # toy | t5 | path to a SentencePiece model
     seed: int = 0                     # template draws and few-shot exemplars
-    few_shot_budget: int = 960        # FLAN: exemplars + input within 960 tokens
-    max_shots: int = 16
+    few_shot_budget: int | None = None   # None: the suite's recipe.few_shot_input_budget
     toy_train_size: int = 1000
     toy_eval_size: int = 100
     suite: str = "flan"               # flan | control | another tasks/<suite>/
@@ -34,6 +36,18 @@ class RegistryConfig:
     def catalogue(self):
         from flan_repro.catalogue import load
         return load(self.suite)
+
+    @property
+    def max_shots(self) -> int:
+        return self.catalogue.recipe["max_shots"]
+
+    @property
+    def input_budget(self) -> int:
+        """Tokens the few-shot exemplars and the input may use: a profile's
+        `few_shot_budget` (toy inputs are short) or the suite's recipe (FLAN: 960)."""
+        if self.few_shot_budget is not None:
+            return self.few_shot_budget
+        return self.catalogue.recipe["few_shot_input_budget"]
 
     @property
     def tasks_digest(self) -> str:
@@ -57,8 +71,13 @@ _CURRENT = [RegistryConfig()]
 
 def configure(**overrides) -> RegistryConfig:
     """Replaces the process-wide registry config (fields as RegistryConfig)."""
-    _CURRENT[0] = dataclasses.replace(_CURRENT[0], **overrides)
-    return _CURRENT[0]
+    return set_current(dataclasses.replace(_CURRENT[0], **overrides))
+
+
+def set_current(cfg: RegistryConfig) -> RegistryConfig:
+    """Makes `cfg` the process-wide registry config."""
+    _CURRENT[0] = cfg
+    return cfg
 
 
 def current() -> RegistryConfig:

@@ -93,7 +93,7 @@ def render_split(cfg: RegistryConfig, entry: str, split: str, *, fmt: str = "ins
     `num_templates` templates. shuffled_instruction: each example draws a donor
     (`pick_donor`). Few-shot exemplars come from the train split (the same split when a
     dataset has none, e.g. WSC273), never the example itself, rendered with the query's
-    template (or donor), and are pruned to `cfg.few_shot_budget` tokens.
+    template (or donor), and are pruned to `cfg.input_budget` tokens.
     """
     cat = cfg.catalogue
     spec = cat.dataset(entry)
@@ -133,7 +133,7 @@ def render_split(cfg: RegistryConfig, entry: str, split: str, *, fmt: str = "ins
                 if ex["inputs"] != rec["inputs"]:
                     exemplars.append(ex)
             rec["inputs"], kept = formats.few_shot(rec, exemplars[:shots], count,
-                                                   cfg.few_shot_budget)
+                                                   cfg.input_budget)
         rec.update(idx=i, shots=kept, label=int(fields.get("label", -1)),
                    options=list(fields.get("options", [])) if spec.classification else [],
                    answers=[str(a) for a in fields.get("answers", [])] or [rec["targets"]])

@@ -1,4 +1,4 @@
-"""Training and evaluation mixtures: one cluster held out, FLAN's rules (Sec. 2.3-2.4).
+"""Training mixtures: one cluster held out, FLAN's rules (Sec. 2.3-2.4).
 
 Training mixes every dataset outside the excluded clusters, examples-proportionally
 with rate min(n, 3000), n the dataset's train size after the 30k cut. Rates are
@@ -7,6 +7,9 @@ The clusters and datasets are those of the registry config's suite (`current().c
 mixtures are made of training formats only.
 """
 from __future__ import annotations
+
+import dataclasses
+import re
 
 import seqio
 
@@ -21,8 +24,51 @@ def mixing_rate(entry: str) -> float:
     return float(min(n, cat.recipe["mixing_rate_cap"]))
 
 
-def heldout_name(cluster: str, fmt: str, num_templates: int | None = None) -> str:
-    return f"flan_heldout_{cluster}_{fmt}" + (f"_{num_templates}templates" if num_templates else "")
+@dataclasses.dataclass(frozen=True)
+class MixtureName:
+    """A training mixture's name, built (`str`) and read back (`parse`) here only, so a
+    name a stage writes into gin is the name the input pipeline registers:
+
+      flan_heldout_<cluster>_<format>[_<n>templates]  the training datasets outside the
+                                                      clusters excluded with `cluster`
+      flan_clusters<k>_<format>                       Fig. 6: the first k training clusters
+
+    Exactly one of `held_out_cluster` and `num_clusters` is set (use the constructors).
+    """
+    fmt: str
+    held_out_cluster: str | None = None
+    num_templates: int | None = None      # held-out mixtures: the first n templates only
+    num_clusters: int | None = None
+
+    @classmethod
+    def held_out(cls, cluster: str, fmt: str = "instruction",
+                 num_templates: int | None = None) -> MixtureName:
+        return cls(fmt, held_out_cluster=cluster, num_templates=num_templates)
+
+    @classmethod
+    def cluster_count(cls, k: int, fmt: str = "instruction") -> MixtureName:
+        return cls(fmt, num_clusters=k)
+
+    def __str__(self) -> str:
+        if self.num_clusters is not None:
+            return f"flan_clusters{self.num_clusters}_{self.fmt}"
+        return f"flan_heldout_{self.held_out_cluster}_{self.fmt}" + (
+            f"_{self.num_templates}templates" if self.num_templates else "")
+
+    @classmethod
+    def parse(cls, name: str) -> MixtureName | None:
+        """The mixture `name` denotes; None for a name of neither pattern (a task's)."""
+        fmts = "|".join(FORMATS)
+        m = re.fullmatch(rf"flan_heldout_(\w+?)_({fmts})(?:_(\d+)templates)?", name)
+        if m:
+            return cls.held_out(m.group(1), m.group(2), int(m.group(3)) if m.group(3) else None)
+        m = re.fullmatch(rf"flan_clusters(\d+)_({fmts})", name)
+        return cls.cluster_count(int(m.group(1)), m.group(2)) if m else None
+
+    def datasets(self) -> list[str]:
+        if self.num_clusters is not None:
+            return cluster_count_datasets(self.num_clusters)
+        return current().catalogue.train_datasets(self.held_out_cluster)
 
 
 def _add(name: str, entries: list[str], **task_kwargs) -> str:
@@ -34,19 +80,16 @@ def _add(name: str, entries: list[str], **task_kwargs) -> str:
     return name
 
 
-def register_heldout(cluster: str, fmt: str = "instruction", num_templates: int | None = None,
-                     shots: int = 0) -> str:
-    cat = current().catalogue
-    cat.check_format(fmt, training=True)
-    return _add(heldout_name(cluster, fmt, num_templates), cat.train_datasets(cluster),
-                fmt=fmt, shots=shots, num_templates=num_templates)
+def register(mixture: MixtureName) -> str:
+    """Registers `mixture` (again, if it was: the registry config may have changed)."""
+    current().catalogue.check_format(mixture.fmt, training=True)
+    return _add(str(mixture), mixture.datasets(), fmt=mixture.fmt,
+                num_templates=mixture.num_templates)
 
 
-def register_eval(cluster: str, fmt: str = "instruction", shots: int = 0) -> str:
-    """The held-out cluster's reported datasets, whole-format, for quick checks."""
-    cat = current().catalogue
-    name = f"flan_heldout_{cluster}_eval_{fmt}" + (f"_{shots}shot" if shots else "")
-    return _add(name, cat.eval_datasets(cluster), fmt=fmt, shots=shots)
+def register_heldout(cluster: str, fmt: str = "instruction",
+                     num_templates: int | None = None) -> str:
+    return register(MixtureName.held_out(cluster, fmt, num_templates))
 
 
 def cluster_count_datasets(k: int) -> list[str]:
@@ -64,49 +107,20 @@ def cluster_count_datasets(k: int) -> list[str]:
     return out
 
 
-def register_cluster_count(k: int, fmt: str = "instruction") -> str:
-    return _add(f"flan_clusters{k}_{fmt}", cluster_count_datasets(k), fmt=fmt)
-
-
 def ensure_registered(name: str) -> str:
     """Registers a mixture or task named by our conventions, if it is not yet."""
-    import re
-    import seqio
     if name in seqio.MixtureRegistry.names() or name in seqio.TaskRegistry.names():
         return name
-    fmts = "|".join(FORMATS)
-    m = re.fullmatch(rf"flan_heldout_(\w+?)_eval_({fmts})(?:_(\d+)shot)?", name)
-    if m:
-        return register_eval(m.group(1), m.group(2), int(m.group(3) or 0))
-    m = re.fullmatch(rf"flan_heldout_(\w+?)_({fmts})(?:_(\d+)templates)?", name)
-    if m:
-        return register_heldout(m.group(1), m.group(2), int(m.group(3)) if m.group(3) else None)
-    m = re.fullmatch(rf"flan_clusters(\d+)_({fmts})", name)
-    if m:
-        return register_cluster_count(int(m.group(1)), m.group(2))
+    mixture = MixtureName.parse(name)
+    if mixture is not None:
+        return register(mixture)
     from flan_repro.registry import pretraining
     if name == pretraining.TASK:
         return pretraining.register()
-    from flan_repro.registry.tasks import register_all as register_tasks
-    register_tasks()
-    if name in seqio.TaskRegistry.names():
+    from flan_repro.registry.tasks import register_named
+    if register_named(name):
         return name
     raise ValueError(f"unknown mixture or task {name!r}: expected flan_heldout_<cluster>_<format>"
                      f"[_<n>templates], flan_clusters<k>_<format>, or a task such as "
                      f"flan_rte_instruction_0shot (see `flan-repro tasks`)")
 
-
-def register_all() -> list[str]:
-    cat = current().catalogue
-    names = []
-    for cluster in cat.clusters:
-        for fmt in FORMATS:
-            names.append(register_heldout(cluster, fmt))
-            names.append(register_eval(cluster, fmt))
-        for n in cat.template_count_ablation:
-            if n != 10:
-                names.append(register_heldout(cluster, "instruction", n))
-    for k in range(1, len(cat.cluster_count_ablation["order"]) + 1):
-        for fmt in FORMATS:
-            names.append(register_cluster_count(k, fmt))
-    return names

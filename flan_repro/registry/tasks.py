@@ -1,9 +1,9 @@
 """seqio tasks built from catalogue entries: one builder, named variants.
 
 Names (every part is one parameter of `render_split`):
-  flan_<entry>_<format>[_<n>templates]_<k>shot   training / whole-format eval
-  flan_<entry>_t<i>_<k>shot                      one instruction template (eval)
-  ..._scoring                                    rank-classification version
+  flan_<entry>_<format>[_<n>templates]_<k>shot   what training mixtures are made of
+Only training needs seqio: the evaluator renders its prompts itself
+(`registry.examples.render_split`), so no evaluation task is registered.
 Tasks are registered without reading data; examples are rendered when a split is
 first requested, from the registry config current at that time.
 """
@@ -16,16 +16,12 @@ from flan_repro.registry import examples as ex_lib
 from flan_repro.registry.config import RegistryConfig, current
 
 PREFIX = "flan_"
-REGISTERED_SHOTS = (0, 16)   # eagerly registered; `ensure_task` makes any other k
 
 
-def task_name(entry: str, fmt: str = "instruction", shots: int = 0, template: int | None = None,
-              num_templates: int | None = None, scoring: bool = False) -> str:
-    if template is not None:
-        name = f"{PREFIX}{entry}_t{template}"
-    else:
-        name = f"{PREFIX}{entry}_{fmt}" + (f"_{num_templates}templates" if num_templates else "")
-    return name + f"_{shots}shot" + ("_scoring" if scoring else "")
+def task_name(entry: str, fmt: str = "instruction", shots: int = 0,
+              num_templates: int | None = None) -> str:
+    name = f"{PREFIX}{entry}_{fmt}" + (f"_{num_templates}templates" if num_templates else "")
+    return name + f"_{shots}shot"
 
 
 def output_features(vocab) -> dict:
@@ -52,77 +48,56 @@ def _to_tf(records: list[dict]):
     return tf.data.Dataset.from_tensor_slices(tensors)
 
 
-def _rank_classification(ds):
-    """One example per option, FLAN's scoring eval (t5's helper does the expansion)."""
-    import tensorflow as tf
-    from t5.data import preprocessors as t5_pre
-    return t5_pre.rank_classification(
-        ds,
-        inputs_fn=lambda ex: tf.fill(tf.shape(ex["options"]), ex["inputs"]),
-        targets_fn=lambda ex: ex["options"],
-        is_correct_fn=lambda ex: tf.equal(tf.range(tf.shape(ex["options"])[0]), ex["label"]),
-        mode="eval", passthrough_feature_keys=["template", "label"])
-
-
-def _dataset_fn(entry, fmt, shots, template, num_templates):
+def _dataset_fn(entry, fmt, shots, num_templates):
     def fn(split: str, shuffle_files: bool = False, seed: int | None = None):
         records = ex_lib.render_split(current(), entry, split, fmt=fmt, shots=shots,
-                                      template=template, num_templates=num_templates)
+                                      num_templates=num_templates)
         return _to_tf(records)
     return fn
 
 
-def build_task(entry: str, fmt: str = "instruction", shots: int = 0, template: int | None = None,
-               num_templates: int | None = None, scoring: bool = False,
-               cfg: RegistryConfig | None = None) -> seqio.Task:
+def build_task(entry: str, fmt: str = "instruction", shots: int = 0,
+               num_templates: int | None = None, cfg: RegistryConfig | None = None) -> seqio.Task:
     cfg = cfg or current()
     spec = cfg.catalogue.dataset(entry)
-    if scoring and not spec.classification:
-        raise ValueError(f"dataset {entry!r} is not classification: no scoring task")
     preprocessors = [seqio.preprocessors.tokenize, seqio.CacheDatasetPlaceholder(),
                      seqio.preprocessors.append_eos_after_trim]
-    if scoring:
-        preprocessors = [_rank_classification, *preprocessors]
-    source = seqio.FunctionDataSource(
-        _dataset_fn(entry, fmt, shots, template, num_templates), splits=tuple(spec.splits))
-    return seqio.Task(task_name(entry, fmt, shots, template, num_templates, scoring),
+    source = seqio.FunctionDataSource(_dataset_fn(entry, fmt, shots, num_templates),
+                                      splits=tuple(spec.splits))
+    return seqio.Task(task_name(entry, fmt, shots, num_templates),
                       source=source, preprocessors=preprocessors,
                       output_features=output_features(cfg.vocab), metric_fns=[])
 
 
 def ensure_task(entry: str, fmt: str = "instruction", shots: int = 0,
-                template: int | None = None, num_templates: int | None = None,
-                scoring: bool = False, cfg: RegistryConfig | None = None) -> str:
+                num_templates: int | None = None, cfg: RegistryConfig | None = None) -> str:
     """Registers the task if needed and returns its name."""
-    name = task_name(entry, fmt, shots, template, num_templates, scoring)
+    name = task_name(entry, fmt, shots, num_templates)
     if name not in seqio.TaskRegistry.names():
-        seqio.TaskRegistry.add_provider(
-            name, build_task(entry, fmt, shots, template, num_templates, scoring, cfg))
+        seqio.TaskRegistry.add_provider(name, build_task(entry, fmt, shots, num_templates, cfg))
     return name
 
 
-def _variants(cfg: RegistryConfig):
-    """The eagerly registered variants: training formats only (an eval-only format such
-    as shuffled_instruction is rendered by the evaluator, or made by `ensure_task`)."""
+def variants(cfg: RegistryConfig):
+    """Every task a name may denote: each entry in each training format, zero-shot and with
+    the recipe's most exemplars, and with each count of the template-count ablation (an
+    eval-only format such as shuffled_instruction is rendered by the evaluator, or made by
+    `ensure_task`)."""
     cat = cfg.catalogue
-    for entry, spec in cat.datasets.items():
-        for shots in REGISTERED_SHOTS:
+    for entry in cat.datasets:
+        for shots in (0, cat.recipe["max_shots"]):
             for fmt in FORMATS:
                 yield dict(entry=entry, fmt=fmt, shots=shots)
-                if spec.classification:
-                    yield dict(entry=entry, fmt=fmt, shots=shots, scoring=True)
             for n in cat.template_count_ablation:
                 if n != 10:
                     yield dict(entry=entry, fmt="instruction", shots=shots, num_templates=n)
-            for i in ex_lib.eval_template_indices(cfg, entry):
-                yield dict(entry=entry, shots=shots, template=i)
-                if spec.classification:
-                    yield dict(entry=entry, shots=shots, template=i, scoring=True)
 
 
-def register_all(cfg: RegistryConfig | None = None) -> list[str]:
-    """Registers every task variant (no data is read); returns the names."""
+def register_named(name: str, cfg: RegistryConfig | None = None) -> bool:
+    """Registers the task `name` denotes (see `variants`); False when it denotes none."""
     cfg = cfg or current()
-    return [ensure_task(cfg=cfg, **v) for v in _variants(cfg)]
-
-
+    for v in variants(cfg):
+        if task_name(**v) == name:
+            ensure_task(cfg=cfg, **v)
+            return True
+    return False

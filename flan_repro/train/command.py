@@ -1,8 +1,8 @@
 """Train a model on a mixture, configured by gin files and --gin.NAME=VALUE bindings.
 
-  flan-repro train --gin_file=gin/profiles/toy.gin \\
+  flan-repro train --gin_file=gin/train/toy.gin \\
       --gin.MIXTURE=flan_heldout_nli_instruction --gin.MODEL_DIR=runs/nli
-  flan-repro train --gin_file=gin/profiles/toy.gin --dry_run      # shapes and memory only
+  flan-repro train --gin_file=gin/train/toy.gin --dry_run      # shapes and memory only
 
 Re-running the same command resumes from MODEL_DIR's latest checkpoint.
 """

@@ -10,8 +10,8 @@ import jax
 import numpy as np
 from flax import linen as nn
 
+from flan_repro.model.loading import build_model
 from flan_repro.train import optim, partitioning
-from flan_repro.train.trainer import build_model
 
 
 def _bytes_per_device(tree, shardings, mesh) -> float:
@@ -30,7 +30,7 @@ def _bytes_per_device(tree, shardings, mesh) -> float:
 
 def dry_run(num_devices: int | None = None) -> str:
     model_config = gin.query_parameter("train.model_config").scoped_configurable_fn()
-    model, _, dummy = build_model(model_config)
+    model, dummy = build_model(model_config)
     boxed = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), **dummy()))
     params = nn.meta.unbox(boxed)["params"]
     n_params = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(params))

@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from flan_repro.model import loading
 from flan_repro.train import checkpoints, input_pipeline, loss as loss_lib, optim, partitioning
 from flan_repro.train.progress import Progress
 
@@ -39,30 +40,27 @@ class TrainResult:
     stopped_by_signal: bool = False
 
 
-def build_model(model_config):
-    from flan_repro.model import decoder_only, t5
-    if isinstance(model_config, t5.T5Config):
-        return t5.T5(model_config), "encoder_decoder", t5.dummy_batch
-    if isinstance(model_config, decoder_only.DecoderOnlyConfig):
-        return decoder_only.DecoderOnly(model_config), "prefix_lm", decoder_only.dummy_batch
-    raise ValueError(f"train.model_config must be a T5Config or DecoderOnlyConfig, "
-                     f"got {type(model_config).__name__}")
-
-
 def init_params_from(init_from: str, model_config, abstract_params):
-    """`hf:DIR` (HuggingFace T5 folder) or one of our model dirs (its latest params)."""
-    if init_from.startswith("hf:"):
-        from flan_repro.model.hf_import import load_hf_t5
-        hf_config, params = load_hf_t5(init_from[3:])
-        # these two change the parameter tree: name the binding instead of a tree mismatch
-        for field in ("separate_input_embeddings", "tie_word_embeddings"):
-            want, have = getattr(hf_config, field), getattr(model_config, field, None)
-            if want != have:
-                raise ValueError(f"train.init_from = {init_from!r} has {field}={want} but "
-                                 f"train.model_config has {have}: bind T5Config.{field} = "
-                                 f"{want} in the model gin")
-        return jax.tree.map(lambda a, b: jnp.asarray(a, b.dtype), params, abstract_params)
-    return load_params(init_from, model_config)
+    """The params `train.init_from` names (one of our model dirs, `hf:DIR` or `t5x:DIR`),
+    read by the loader evaluation uses (`model.loading`), cast to `model_config`'s dtypes.
+
+    A checkpoint whose config changes the parameter tree (sizes, tied head, separate
+    input embeddings) is refused naming the bindings the model gin needs, not with a
+    tree mismatch; fields that leave the tree alone (dropout, dtype) follow the gin."""
+    loaded = loading.load_checkpoint(init_from)
+    name = type(model_config).__name__
+    if loaded.model_type != loading.model_type(model_config):
+        raise ValueError(f"train.init_from = {init_from!r} is a {type(loaded.config).__name__} "
+                         f"({loaded.model_type}) but train.model_config is a {name}: "
+                         f"include the matching model gin")
+    fields = loading.tree_fields(loaded.config, model_config)
+    if fields:
+        want = ", ".join(f"{f}={getattr(loaded.config, f)}" for f in fields)
+        have = ", ".join(f"{f}={getattr(model_config, f)}" for f in fields)
+        binds = ", ".join(f"{name}.{f} = {getattr(loaded.config, f)!r}" for f in fields)
+        raise ValueError(f"train.init_from = {init_from!r} has {want} but train.model_config "
+                         f"has {have}: bind {binds} in the model gin")
+    return jax.tree.map(lambda a, b: jnp.asarray(a, b.dtype), loaded.params, abstract_params)
 
 
 def tune_host_allocator() -> bool:
@@ -144,7 +142,8 @@ def train(model_dir: str = gin.REQUIRED, mixture: str = gin.REQUIRED,
     enable_jax_compilation_cache()
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
-    model, model_type, dummy_batch = build_model(model_config)
+    model, dummy_batch = loading.build_model(model_config)
+    model_type = loading.model_type(model_config)
     mesh = partitioning.make_mesh()
     optimizer, lr_schedule = optim.make_optimizer(run_steps=train_steps)
 
@@ -278,23 +277,6 @@ class _Writers:
     def close(self):
         if self.tb is not None:
             self.tb.close()
-
-
-def load_params(model_dir: str, model_config):
-    """The latest trained params of one of our model dirs (for eval, init, export)."""
-    model, _, dummy_batch = build_model(model_config)
-    from flax import linen as nn
-    abstract = nn.meta.unbox(jax.eval_shape(
-        lambda: model.init(jax.random.PRNGKey(0), **dummy_batch())))["params"]
-    ckpt = checkpoints.Checkpointer(Path(model_dir) / "checkpoints")
-    try:
-        found = ckpt.restore_latest_params(abstract)
-    finally:
-        ckpt.close()
-    if found is None:
-        raise FileNotFoundError(f"{model_dir}: no restorable checkpoint in "
-                                f"{Path(model_dir) / 'checkpoints'}")
-    return found
 
 
 if __name__ == "__main__":   # pragma: no cover

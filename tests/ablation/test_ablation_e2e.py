@@ -17,8 +17,8 @@ NLI = ["anli_r1", "anli_r2", "anli_r3", "cb", "rte"]
 
 
 def ablation(out, *extra, wait=True):
-    cmd = [sys.executable, "-m", "flan_repro", "ablation", "--cluster", "nli", "--profile", "ci",
-           "--out", str(out), *extra]
+    cmd = [sys.executable, "-m", "flan_repro", "ablation", "--cluster", "nli",
+           "--profile", "tests/gin/ci.gin", "--out", str(out), *extra]
     # quiet by default, even when the shell asks TensorFlow for every log line
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="0")
     env.pop("FLAN_REPRO_VERBOSE", None)
@@ -118,6 +118,7 @@ def test_output_is_the_plan_then_each_stage_without_library_noise(finished, libr
                      p.stderr, re.M)
 
 
+@pytest.mark.slow   # a second ablation subprocess; `make test` keeps only `finished`
 def test_rerun_is_a_noop_that_reprints(finished):
     out, first, _ = finished
     before = {p: p.stat().st_mtime for p in (out / "models").rglob("*") if p.is_file()}
@@ -129,6 +130,7 @@ def test_rerun_is_a_noop_that_reprints(finished):
     assert rows_without_timing(out) == rows_before
 
 
+@pytest.mark.slow   # two more ablation subprocesses
 def test_sigkill_mid_run_then_rerun_gives_same_summary(finished, tmp_path):
     out, _, _ = finished
     killed = tmp_path / "nli"

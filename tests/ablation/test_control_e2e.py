@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# a second full ablation subprocess: `make test` keeps one end-to-end run (test_ablation_e2e)
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 HELD_OUT = ["food_or_clothing", "sport_or_colour"]
 OTHER_ROWS = {("no_template", "instruction"), ("dataset_name", "instruction"),
@@ -20,7 +23,7 @@ OTHER_ROWS = {("no_template", "instruction"), ("dataset_name", "instruction"),
 def summary(tmp_path_factory):
     out = tmp_path_factory.mktemp("control") / "run"
     cmd = [sys.executable, "-m", "flan_repro", "ablation", "--cluster", "new_topic_pairs",
-           "--profile", "control_ci", "--out", str(out)]
+           "--profile", "tests/gin/control_ci.gin", "--out", str(out)]
     p = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
                        capture_output=True, text=True, timeout=1200)
     assert p.returncode == 0, p.stderr[-4000:]

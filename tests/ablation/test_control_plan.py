@@ -4,25 +4,18 @@ control profile selects its suite through the registry config."""
 import pytest
 
 from flan_repro.ablation import report, runner, significance
-from flan_repro.ablation.profile import load_profile
+from flan_repro.ablation.profile import RunConfig
 from flan_repro.catalogue import UnknownNameError
-from flan_repro.registry import configure, current
-
-
-@pytest.fixture
-def restore_registry():
-    saved = current()
-    yield
-    configure(**{f: getattr(saved, f) for f in saved.__dataclass_fields__})
+from flan_repro.registry import current
 
 
 @pytest.mark.parametrize("profile,cluster", [("toy", "nli"), ("control", "new_topic_pairs"),
-                                             ("control_ci", "new_topic_pairs")])
-def test_plan_has_the_shuffled_instruction_row(profile, cluster, tmp_path, restore_registry):
-    prof = load_profile(profile)
-    configure(**dict(prof.registry))
-    assert current().suite == prof.suite == ("flan" if profile == "toy" else "control")
-    stages = runner.plan_ablation(cluster, prof, 0, tmp_path)
+                                             ("tests/gin/control_ci.gin", "new_topic_pairs")])
+def test_plan_has_the_shuffled_instruction_row(profile, cluster, tmp_path):
+    run = RunConfig.load(profile)
+    prof = run.profile
+    assert run.registry.suite == prof.suite == ("flan" if profile == "toy" else "control")
+    stages = runner.plan_ablation(cluster, run, 0, tmp_path)
     rows = [(s.row.variant, s.row.train_format, s.row.eval_format) for s in stages if s.row]
     assert ("instruction", "instruction", "shuffled_instruction") in rows
     assert rows.index(("instruction", "instruction", "shuffled_instruction")) == \
@@ -32,13 +25,15 @@ def test_plan_has_the_shuffled_instruction_row(profile, cluster, tmp_path, resto
         "tune_instruction", "tune_no_template", "tune_dataset_name"]
     if prof.suite == "control":
         seen = runner.seen_datasets(prof, cluster)
-        assert seen and all(current().catalogue.dataset(d).cluster == "topic_questions"
+        assert seen and all(run.registry.catalogue.dataset(d).cluster == "topic_questions"
                             for d in seen)
 
 
-def test_control_cluster_is_checked_against_the_control_suite(tmp_path, restore_registry):
+def test_control_cluster_is_checked_against_the_control_suite(tmp_path):
+    before = current()
     with pytest.raises(UnknownNameError, match="unknown cluster 'nli'.*new_topic_pairs"):
-        runner.run_ablation("nli", "control", out=tmp_path)
+        runner.run_ablation("nli", RunConfig.load("control"), out=tmp_path)
+    assert current() is before          # failed before installing the control's registry
 
 
 def _row(train_format, eval_format, variant=None):

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from flan_repro.ablation import runner
-from flan_repro.ablation.profile import load_profile
+from flan_repro.ablation.profile import RunConfig
 from flan_repro.ablation.runner import Row, Stage, format_plan, plan_ablation, rows_of, run_stages
 
 # the ci profile: every format tuned, one seen dataset; one eval stage per tuned row
@@ -20,32 +20,29 @@ N = len(CI_STAGES)
 
 @pytest.fixture
 def ci(monkeypatch, tmp_path):
-    """The ci profile with its registry settings, a private (empty) cache."""
-    from flan_repro.registry.config import configure, current
+    """The ci profile (tests/gin/ci.gin) with its registry settings, a private (empty)
+    cache; planning reads both from the RunConfig, no process-wide state."""
     monkeypatch.setenv("FLAN_REPRO_CACHE", str(tmp_path / "cache"))
-    prof = load_profile("ci")
-    saved = current()
-    configure(**dict(prof.registry))
-    yield prof
-    configure(**{f: getattr(saved, f) for f in saved.__dataclass_fields__})
+    return RunConfig.load("tests/gin/ci.gin")
 
 
 def test_plan_lists_every_stage_with_its_steps(ci, tmp_path):
     stages = plan_ablation("nli", ci, 0, tmp_path / "out")
+    prof = ci.profile
     assert [s.name for s in stages] == CI_STAGES
     assert {s.name: s.steps for s in stages if s.steps} == {
-        "base_model": ci.pretrain_steps, "tune_instruction": ci.finetune_steps,
-        "tune_no_template": ci.finetune_steps, "tune_dataset_name": ci.finetune_steps}
+        "base_model": prof.pretrain_steps, "tune_instruction": prof.finetune_steps,
+        "tune_no_template": prof.finetune_steps, "tune_dataset_name": prof.finetune_steps}
     lines = format_plan(stages)
-    assert lines[0] == f"[1/{N}] pretrain base model: {ci.pretrain_steps} steps"
-    assert lines[2] == f"[3/{N}] tune no_template: {ci.finetune_steps} steps"
+    assert lines[0] == f"[1/{N}] pretrain base model: {prof.pretrain_steps} steps"
+    assert lines[2] == f"[3/{N}] tune no_template: {prof.finetune_steps} steps"
     assert lines[-1] == f"[{N}/{N}] report"
     assert not any(s.cached for s in stages)
     # every evaluation feeds a report row; the seen rows gather one stage per dataset
     rows = [s.row for s in stages if s.row]
     assert len(rows) == 2 + len(TUNED_EVALS) + 4 and sum(r.merged for r in rows) == 4
     assert Row("no_template", "no_template", "instruction", 0) in rows
-    assert Row("base_few_shot", None, "instruction", ci.baseline_few_shot) in rows
+    assert Row("base_few_shot", None, "instruction", prof.baseline_few_shot) in rows
 
 
 def test_stages_whose_outputs_exist_are_cached(ci, tmp_path):
@@ -66,8 +63,9 @@ def test_stages_whose_outputs_exist_are_cached(ci, tmp_path):
 
 
 def test_profile_checkpoint_replaces_pretraining_and_formats_limit_variants(ci, tmp_path):
-    prof = dataclasses.replace(ci, base_checkpoint="hf:/models/t5-v1_1-small")
-    stages = plan_ablation("nli", prof, 0, tmp_path, formats=("instruction",))
+    run = dataclasses.replace(ci, profile=dataclasses.replace(
+        ci.profile, base_checkpoint="hf:/models/t5-v1_1-small"))
+    stages = plan_ablation("nli", run, 0, tmp_path, formats=("instruction",))
     assert [s.name for s in stages] == [
         "tune_instruction", "eval_base", "eval_base_few_shot",
         *[name for name in TUNED_EVALS if name.startswith("eval_instruction__")],

@@ -6,7 +6,7 @@ import types
 
 import pytest
 
-from flan_repro.bench import command, train_step as ts
+from flan_repro.bench import command, shapes, train_step as ts
 
 
 def _num(x):
@@ -80,7 +80,7 @@ def test_profile_splits_the_step(tiny_run):
 
 
 def test_flops_formula_b1():
-    f = ts.model_flops(ts.B1)
+    f = shapes.model_flops(shapes.B1)
     # per example: encoder 4 * (4*256*256 + 3*256*1024) weights x 256 tokens x 6, etc.
     assert f["parts"]["encoder_weights"] == 6 * 4 * (4 * 256 * 256 + 3 * 256 * 1024) * 256 * 8
     assert f["parts"]["logits_head"] == 6 * 256 * 32128 * 64 * 8
@@ -95,12 +95,12 @@ def test_torch_side_is_our_architecture():
     import jax
     import numpy as np
     from flan_repro.model import t5
-    model = ts.hf_t5_v11(ts.TINY)
+    model = ts.hf_t5_v11(shapes.TINY)
     assert model.lm_head.weight is not model.shared.weight
     assert model.encoder.embed_tokens.weight is model.shared.weight
     assert model.decoder.embed_tokens.weight is model.shared.weight
     assert not model.config.scale_decoder_outputs
-    ours = t5.init_params(ts.TINY.t5_config(), jax.random.PRNGKey(0))
+    ours = t5.init_params(shapes.TINY.t5_config(), jax.random.PRNGKey(0))
     assert sum(p.numel() for p in model.parameters()) == sum(
         np.size(x) for x in jax.tree.leaves(ours))
 

@@ -1,7 +1,9 @@
 """The catalogue says what the paper says: 12 clusters, 62 datasets, FLAN's held-out rules."""
+import shutil
+
 import pytest
 
-from flan_repro.catalogue import FORMATS, UnknownNameError, load
+from flan_repro.catalogue import FORMATS, UnknownNameError, load, spec, tables, tasks_dir
 
 PAPER_CLUSTER_SIZES = {   # Wei et al. 2022, Fig. 3
     "nli": 7, "commonsense": 4, "sentiment": 4, "paraphrase": 4, "closed_book_qa": 3,
@@ -86,3 +88,68 @@ def test_unknown_names_list_the_valid_ones():
     with pytest.raises(UnknownNameError, match="instruction"):
         cat.check_format("instructions")
     assert FORMATS == ("instruction", "no_template", "dataset_name")
+
+
+def test_recipe_defaults_and_figure_clusters_are_read_from_yaml():
+    cat = load()
+    assert cat.recipe == {"max_train_examples": 30000, "mixing_rate_cap": 3000,
+                          "max_shots": 16, "few_shot_input_budget": 960}
+    assert cat.dataset("anli_r2").splits == {   # from `defaults:`
+        "train": "train[:30000]", "validation": "validation[:200]", "test": "test"}
+    assert cat.role_of_instructions == ("nli", "reading_comprehension", "closed_book_qa")
+    assert cat.dataset("quac").primary == "f1" and cat.dataset("trivia_qa").primary == "em"
+
+
+def _edited_tasks(tmp_path, monkeypatch, old: str, new: str, name: str = "catalogue.yaml"):
+    """A copy of tasks/ with one edit, loaded in place of the real one."""
+    src = tasks_dir()
+    shutil.copytree(src, tmp_path / "tasks")
+    path = tmp_path / "tasks" / name
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    monkeypatch.setenv("FLAN_REPRO_TASKS_DIR", str(tmp_path / "tasks"))
+    spec.load.cache_clear()
+    tables.metric_rules.cache_clear()
+
+
+@pytest.mark.parametrize("name,old,new,match", [
+    ("catalogue.yaml", "    metrics: [trivia_qa]\n", "    metrics: [trivia_qq]\n",
+     "unknown metric 'trivia_qq'.*Did you mean 'trivia_qa'"),
+    ("catalogue.yaml", "    converter: arc\n", "    converter: acr\n",
+     "unknown converter 'acr'.*Did you mean 'arc'"),
+    ("catalogue.yaml", "    tfds_name: quac\n", "    tfds_name: quac\n    option: [a]\n",
+     "unknown dataset field 'option'.*Did you mean 'options'"),
+    ("clusters.yaml", "  max_shots: 16", "  max_shot: 16",
+     "unknown recipe field 'max_shot'.*Did you mean 'max_shots'"),
+    ("clusters.yaml", "  held_out: [nli, reading_comprehension,",
+     "  held_out: [nli, reading_comprehensoin,", "Did you mean 'reading_comprehension'"),
+    ("metrics.yaml", "  squad: f1\n", "", "unknown metric 'squad'.*dataset 'drop'"),
+])
+def test_catalogue_errors_name_the_entry_and_the_valid_choices(tmp_path, monkeypatch, name, old,
+                                                                new, match):
+    _edited_tasks(tmp_path, monkeypatch, old, new, name)
+    try:
+        with pytest.raises(ValueError, match=match):
+            load()
+    finally:
+        monkeypatch.undo()
+        spec.load.cache_clear()
+        tables.metric_rules.cache_clear()
+
+
+def test_metric_rules_pick_the_first_listed_key():
+    rules = tables.metric_rules()
+    assert rules.primary(["f1_3class_mean", "accuracy"]) == "accuracy"
+    assert rules.primary(["multirc_em", "multirc_f1a"]) == "f1a"
+    assert rules.primary(["trivia_qa"], declared="f1") == "f1"
+    with pytest.raises(ValueError, match="no primary key covers"):
+        rules.primary(["pearson"])
+
+
+def test_report_titles_are_read_from_yaml():
+    titles = tables.row_titles()
+    assert titles["base"] == "Untuned base model, zero-shot"
+    assert titles[("instruction", "instruction")] == "FLAN (instructions)"
+    assert tables.calibration_titles()["dataset_name/dataset_name"] == \
+        "Dataset name (own prompts)"

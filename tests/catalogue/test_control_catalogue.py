@@ -26,7 +26,8 @@ def test_loads_and_validates():
         "animal_or_food", "vehicle_or_sport", "clothing_or_colour", "animal_or_vehicle"}
     for spec in CONTROL.datasets.values():
         assert spec.suite == "control" and spec.fixed_options == ("yes", "no")
-        assert spec.converter == "control_topic" and spec.metrics == ("accuracy",)
+        assert spec.fields == {"text": "text", "topic": "topic", "label": "label"} and \
+            spec.metrics == ("accuracy",)
 
 
 def test_suites_do_not_share_names():

@@ -1,82 +1,49 @@
 """Mechanical checks of the instruction templates in tasks/templates/<key>.yaml.
 
 Each file is a YAML list of exactly 10 templates {input, target[, turned_around]}.
-Checked here, against tasks/catalogue.yaml and flan_repro/catalogue/converters.py:
+Checked here, against the catalogue (tasks/catalogue.yaml) and the fields each dataset
+declares (its `fields:` map, or the `fields=` of its converter in
+flan_repro/catalogue/converters.py):
   - every catalogue `templates:` key has a file, and every file is such a key;
   - at most 3 templates are turned around; standard ones have target "{<target>}";
   - classification standard inputs end with "\n{options_}", turned-around ones lack it;
   - translation keys have exactly 3 turned-around (X -> English) templates;
-  - every placeholder is a field the dataset's converter returns (or `options_`),
-    and there are no stray braces.
-The converter fields are read from the source with `ast` (the string keys of the dict
-literals each converter returns, plus what `_choose` / `_fixed` add), so the check
-needs no TFDS data.
+  - every placeholder is a field the dataset declares (or `options_`), and there are no
+    stray braces.
+The declarations are checked against real converter output by `convert` itself (and
+tests/data/test_toy.py runs every dataset through it), so this check needs no data.
 """
 from __future__ import annotations
 
-import ast
 import re
 from pathlib import Path
 
 import pytest
 import yaml
 
+from flan_repro.catalogue import load
+from flan_repro.catalogue.converters import output_fields
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES_DIR = ROOT / "tasks" / "templates"
-CATALOGUE = ROOT / "tasks" / "catalogue.yaml"
-CONVERTERS = ROOT / "flan_repro" / "catalogue" / "converters.py"
 
 PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 N_TEMPLATES = 10
 MAX_TURNED = 3
 N_TRANSLATION_TURNED = 3
-# Fields converters return that are not text, or not meant for templates.
+# Fields datasets declare that are not text, or not meant for templates.
 NOT_TEXT = {"options", "label", "answers", "idx/question", "score"}
-CHOOSE_HELPERS = {"_choose": ("options", "label", "answer"),
-                  "_fixed": ("options", "label", "answer")}
 
 
 # ----------------------------------------------------------------- helpers
-def _converter_fields() -> dict[str, set[str]]:
-    """converter name -> keys of the dicts it returns, read from converters.py."""
-    tree = ast.parse(CONVERTERS.read_text())
-    out: dict[str, set[str]] = {}
-    for fn in tree.body:
-        if not isinstance(fn, ast.FunctionDef):
-            continue
-        names = None
-        for dec in fn.decorator_list:
-            if (isinstance(dec, ast.Call) and isinstance(dec.func, ast.Name)
-                    and dec.func.id == "converter"):
-                names = [a.value for a in dec.args if isinstance(a, ast.Constant)] or [fn.name]
-        if names is None:
-            continue
-        keys: set[str] = set()
-        for node in ast.walk(fn):
-            if not (isinstance(node, ast.Return) and isinstance(node.value, ast.Dict)):
-                continue
-            for k, v in zip(node.value.keys, node.value.values):
-                if k is None:  # **spread
-                    if (isinstance(v, ast.Call) and isinstance(v.func, ast.Name)
-                            and v.func.id in CHOOSE_HELPERS):
-                        keys.update(CHOOSE_HELPERS[v.func.id])
-                elif isinstance(k, ast.Constant) and isinstance(k.value, str):
-                    keys.add(k.value)
-        for n in names:
-            out[n] = keys
-    return out
-
-
 def _catalogue_keys() -> dict[str, dict]:
-    """templates key -> {converter, target, classification, translation, datasets}."""
-    with open(CATALOGUE) as f:
-        datasets = yaml.safe_load(f)["datasets"]
+    """templates key -> {fields, target, classification, translation, datasets}."""
     keys: dict[str, dict] = {}
-    for name, raw in datasets.items():
-        key = raw["templates"]
-        info = {"converter": raw.get("converter", key), "target": raw["target"],
-                "classification": raw.get("options") is not None}
-        info["translation"] = info["converter"] == "translation"
+    for name, spec in load().datasets.items():
+        info = {"fields": output_fields(spec), "target": spec.target,
+                "classification": spec.classification,
+                "translation": spec.converter == "translation"}
+        key = spec.templates
         if key in keys:
             prev = {k: v for k, v in keys[key].items() if k != "datasets"}
             assert prev == info, (f"datasets sharing templates key {key!r} disagree: "
@@ -87,7 +54,6 @@ def _catalogue_keys() -> dict[str, dict]:
     return keys
 
 
-FIELDS = _converter_fields()
 KEYS = _catalogue_keys()
 FILES = sorted(p.stem for p in TEMPLATES_DIR.glob("*.yaml"))
 
@@ -98,11 +64,13 @@ def _load(key: str) -> list[dict]:
 
 
 # ----------------------------------------------------------------- tests
-def test_converter_parse_sanity():
-    # Guards the ast reading itself: known converters with known fields.
-    assert {"premise", "hypothesis", "options", "label", "answer"} <= FIELDS["rte"]
-    assert {"lang1", "lang2", "sent1", "sent2"} <= FIELDS["translation"]
-    assert {"text", "highlights"} <= FIELDS["cnn_dailymail"]
+def test_declared_fields_sanity():
+    # Guards the declarations' reading: known datasets with known fields.
+    cat = load()
+    assert output_fields(cat.dataset("rte")) == {"premise", "hypothesis", "options", "label",
+                                                 "answer"}
+    assert {"lang1", "lang2", "sent1", "sent2"} <= output_fields(cat.dataset("wmt14_enfr"))
+    assert {"text", "highlights"} <= output_fields(cat.dataset("cnn_dailymail"))
 
 
 def test_every_key_has_a_file_and_every_file_a_key():
@@ -113,11 +81,6 @@ def test_every_key_has_a_file_and_every_file_a_key():
     assert not extra, f"template files that no catalogue entry uses: {extra}"
 
 
-def test_every_key_has_a_converter():
-    missing = {k: v["converter"] for k, v in KEYS.items() if v["converter"] not in FIELDS}
-    assert not missing, f"converters not found in converters.py: {missing}"
-
-
 @pytest.mark.parametrize("key", sorted(KEYS))
 def test_template_file(key):
     info = KEYS[key]
@@ -125,7 +88,7 @@ def test_template_file(key):
     assert isinstance(templates, list), f"{key}.yaml must be a YAML list"
     assert len(templates) == N_TEMPLATES, f"{key}: {len(templates)} templates, want {N_TEMPLATES}"
 
-    allowed = (FIELDS[info["converter"]] - NOT_TEXT) | {"options_"}
+    allowed = (info["fields"] - NOT_TEXT) | {"options_"}
     assert info["target"] in allowed, f"{key}: target field {info['target']!r} not emitted"
     standard_target = "{" + info["target"] + "}"
 

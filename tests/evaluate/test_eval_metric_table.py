@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from flan_repro import catalogue
+from flan_repro.catalogue.tables import metric_rules
 from flan_repro.evaluate import calibration, metric_table as mt
 from flan_repro.evaluate.rank_classification import rank_classification
 
@@ -39,6 +40,15 @@ def test_every_catalogue_metric_is_in_the_table():
     used = {m for d in cat.datasets.values() for m in d.metrics}
     assert used <= set(mt.METRICS)
     assert set(mt.METRICS) == used, "table entries that no dataset uses"
+
+
+def test_metrics_yaml_names_every_function_and_its_primary_keys_are_result_keys():
+    rules = metric_rules()
+    assert sorted(rules.metric_names) == sorted(mt.METRICS)
+    for name, key in rules.primary_keys.items():
+        assert key in mt.metric_spec(name).keys, name
+    edit_keys = set(mt.metric_spec("edit_distance").keys)
+    assert rules.lower_is_better == edit_keys
 
 
 def test_accuracy():

@@ -6,7 +6,7 @@ import os
 import pytest
 
 from flan_repro.cli import main
-from flan_repro.evaluate import runner
+from flan_repro.evaluate import dataset_eval, runner
 from flan_repro.prompts.formats import EXEMPLAR_SEPARATOR
 
 DATASET_KEYS = {"dataset", "entry", "direction", "cluster", "format", "shots", "checkpoint",
@@ -81,8 +81,8 @@ def test_files_keys_and_determinism(tmp_path, tiny_t5, toy_registry):
 @pytest.mark.parametrize("entry", ["rte", "wsc273"])   # wsc273 has no train split: the
 def test_few_shot_prompts_never_contain_the_example(toy_registry, entry):  # pool is the test split
     shots = 3
-    k = runner.build_prompts(toy_registry, entry, "test", "instruction", shots, template=1)
-    zero = runner.build_prompts(toy_registry, entry, "test", "instruction", 0, template=1)
+    k = dataset_eval.build_prompts(toy_registry, entry, "test", "instruction", shots, template=1)
+    zero = dataset_eval.build_prompts(toy_registry, entry, "test", "instruction", 0, template=1)
     assert len(k) == len(zero) and any(r["shots"] for r in k)
     for rk, r0 in zip(k, zero):
         assert rk["inputs"].endswith(r0["inputs"])

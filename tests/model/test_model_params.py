@@ -1,15 +1,15 @@
 """Parameter counts (via jax.eval_shape, nothing allocated) and the gin size files."""
 import dataclasses
-import os
 
-import gin
 import jax
 import pytest
 
+from flan_repro import gin_config
 from flan_repro.model import decoder_only, params, t5
 
-GIN_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), 'gin', 'model')
+# The macros a model file reads and a training recipe sets (gin/train/base.gin), at the
+# values of the T5 v1.1 recipes.
+RECIPE_MACROS = ['VOCAB_SIZE = 32128', 'DROPOUT_RATE = 0.1', "ACTIVATION_DTYPE = 'float32'"]
 
 # Published T5 v1.1 sizes (google/t5-v1_1-*): parameter count and shape.
 PUBLISHED = {
@@ -22,12 +22,8 @@ PUBLISHED = {
 
 
 def _gin_config(name, cls, bindings=()):
-  gin.clear_config()
-  try:
-    gin.parse_config_files_and_bindings([os.path.join(GIN_DIR, name)], list(bindings))
+  with gin_config.gin_scope([f'gin/model/{name}'], RECIPE_MACROS + list(bindings)):
     return cls()
-  finally:
-    gin.clear_config()
 
 
 @pytest.mark.parametrize('size', list(PUBLISHED))

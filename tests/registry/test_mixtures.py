@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from flan_repro.catalogue import load
+from flan_repro.catalogue import FORMATS, load
 from flan_repro.data import sources
 from flan_repro.registry import configure, current
 from flan_repro.registry import mixtures
@@ -76,3 +76,24 @@ def test_cluster_count_ablation_order():
     assert not {cat.datasets[d].cluster for d in seven} & {"nli", "closed_book_qa", "commonsense"}
     with pytest.raises(ValueError, match="1..7"):
         mixtures.cluster_count_datasets(8)
+
+
+@pytest.mark.parametrize("suite", ["flan", "control"])
+def test_mixture_names_round_trip(suite):
+    """Every name the ablation and Fig. 6 build reads back as what built it, whatever
+    underscores a cluster or format name has."""
+    cat = load(suite)
+    built = [mixtures.MixtureName.held_out(c, f, n)
+             for c in cat.clusters for f in FORMATS for n in (None, 4)]
+    built += [mixtures.MixtureName.cluster_count(k, f) for k in (1, 7) for f in FORMATS]
+    for m in built:
+        assert mixtures.MixtureName.parse(str(m)) == m, str(m)
+
+
+def test_mixture_name_spelling():
+    name = mixtures.MixtureName
+    assert str(name.held_out("closed_book_qa", "no_template")) == \
+        "flan_heldout_closed_book_qa_no_template"
+    assert str(name.held_out("nli", "instruction", 4)) == "flan_heldout_nli_instruction_4templates"
+    assert str(name.cluster_count(3)) == "flan_clusters3_instruction"
+    assert name.parse("flan_rte_instruction_0shot") is None      # a task's name

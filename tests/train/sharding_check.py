@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import trainlib  # noqa: E402
 
 from flan_repro import gin_config  # noqa: E402
+from flan_repro.model.loading import load_model_dir  # noqa: E402
 from flan_repro.train import trainer  # noqa: E402
 
 bindings = gin_config.gin_bindings([a for a in trainlib.MICRO if a.startswith("--gin.")]
@@ -29,8 +30,8 @@ with tempfile.TemporaryDirectory() as tmp:
         from flan_repro.registry.config import configure_from_gin
         configure_from_gin()
         res = trainer.train()
-        params = jax.tree.map(np.asarray, trainer.load_params(f"{tmp}/{devices}x{mp}",
-                                                               trainlib.micro_config()))
+        params = jax.tree.map(np.asarray, load_model_dir(f"{tmp}/{devices}x{mp}",
+                                                         trainlib.micro_config()))
         results[f"{devices}x{mp}"] = (res.final_loss, params)
 ref_loss, ref = results["1x1"]
 out = {"devices": jax.device_count()}

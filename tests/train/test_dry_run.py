@@ -1,4 +1,4 @@
-"""`train --dry_run` on every profile: abstract shapes only, parameter counts, per-device
+"""`train --dry_run` on every training recipe: abstract shapes only, parameter counts, per-device
 memory of the configured mesh (64 simulated host devices for the TPU pod mesh)."""
 import json
 import os
@@ -7,12 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-PROFILES = sorted(p.stem for p in (ROOT / "gin" / "profiles").glob("*.gin"))
+from flan_repro.gin_config import recipe_files
 
-# every profile alone, then FLAN's recipe at each published T5 v1.1 size on the pod mesh
-CASES = [[f"gin/profiles/{p}.gin"] for p in PROFILES] + [
-    ["gin/profiles/paper_flan.gin", f"gin/model/t5_1_1_{s}.gin", "gin/mesh/tpu_v4_64.gin"]
+ROOT = Path(__file__).resolve().parents[2]
+PROFILES = recipe_files()
+
+# every recipe alone, then FLAN's recipe at each published T5 v1.1 size on the pod mesh
+CASES = [[p] for p in PROFILES] + [
+    ["gin/train/paper_flan.gin", f"gin/model/t5_1_1_{s}.gin", "gin/mesh/tpu_v4_64.gin"]
     for s in ("small", "base", "large", "xl", "xxl")]
 
 SCRIPT = """

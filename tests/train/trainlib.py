@@ -8,7 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 MICRO = [
-    "--gin_file=gin/profiles/toy.gin",
+    "--gin_file=gin/train/toy.gin",
     "--gin.MIXTURE=flan_heldout_nli_instruction",
     "--gin.T5Config.d_model=32", "--gin.T5Config.d_ff=64", "--gin.T5Config.num_heads=4",
     "--gin.T5Config.d_kv=8", "--gin.T5Config.num_encoder_layers=1",
@@ -68,7 +68,7 @@ def micro_config():
 
 
 def final_params(model_dir):
-    from flan_repro.train.trainer import load_params
+    from flan_repro.model.loading import load_model_dir
     import jax
     import numpy as np
-    return jax.tree.map(np.asarray, load_params(str(model_dir), micro_config()))
+    return jax.tree.map(np.asarray, load_model_dir(str(model_dir), micro_config()))

@@ -5,11 +5,11 @@ import math
 import pytest
 
 from flan_repro.bench import command
-from flan_repro.evaluate import bench
+from flan_repro.bench import evaluation as bench
 
 # one batch of 4 examples x 4 options (16 option rows, 8-token bucket), inputs in the
-# 32-token bucket: the padded shapes of test_eval_scoring's problems, so the session's
-# jit cache serves both files
+# 32-token bucket: the padded shapes of tests/evaluate/test_eval_scoring.py's problems, so
+# a session running both files compiles them once
 TINY_RUN = dict(option_counts=(4,), num_examples=4, option_length=3, batch_size=4, repeats=1)
 T5_INPUT, PREFIX_LM_INPUT = 32, 31        # [0; input] fills the 32 bucket
 

@@ -2,13 +2,11 @@
 
   bench_rank_classification  examples/s of rank classification with the encoder run
                              once per example (ours) vs once per option (what
-                             lm-evaluation-harness does for seq2seq models; the flax
-                             model, whose attention XLA:CPU runs ~2.5x slower than
-                             `layer_math.attend` at 256 tokens, so `speedup` also
-                             contains that), and vs HF
-                             transformers' PyTorch T5ForConditionalGeneration with OUR
-                             weights scoring the same encode-once way, at 2, 3, 4 and 8
-                             options, same data, same example batches
+                             lm-evaluation-harness does for seq2seq models, with the
+                             flax model), and vs HF transformers' PyTorch
+                             T5ForConditionalGeneration with OUR weights scoring the
+                             same encode-once way, at 2, 3, 4 and 8 options, same data,
+                             same example batches
   bench_prefix_lm_rank_classification
                              the decoder-only counterpart: the input prefix run once per
                              example and its keys/values reused by every option, vs one
@@ -59,7 +57,7 @@ def _params(config, params, seed):
     if params is not None:
         return params
     import jax
-    from flan_repro.evaluate.checkpoint import model_type
+    from flan_repro.model.loading import model_type
     from flan_repro.model import decoder_only, t5
     init = decoder_only.init_params if model_type(config) == "prefix_lm" else t5.init_params
     return init(config, jax.random.PRNGKey(seed))
