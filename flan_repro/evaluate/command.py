@@ -26,7 +26,7 @@ def add_arguments(p):
     p.add_argument("--cluster", required=True, help="held-out cluster, e.g. nli")
     p.add_argument("--format", default="instruction",
                    help=f"one of {', '.join(EVAL_FORMATS)}")
-    p.add_argument("--shots", type=int, default=0, help="few-shot exemplars (0-16)")
+    p.add_argument("--shots", type=int, default=0, help="few-shot exemplars (0 to the recipe's max_shots)")
     p.add_argument("--out", default=None, help="output folder (see above for the default)")
     p.add_argument("--max_examples", type=int, default=None,
                    help="at most N examples per split and template (fast runs)")

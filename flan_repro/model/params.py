@@ -14,16 +14,16 @@ AnyConfig = Union[t5.T5Config, decoder_only.DecoderOnlyConfig]
 
 
 def param_shapes(config: AnyConfig) -> Any:
-  """Tree of jax.ShapeDtypeStruct mirroring the params of the model built from `config`."""
-  model, dummy_batch = build_model(config)
-  variables = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), **dummy_batch()))
-  return nn.meta.unbox(variables['params'])
+    """Tree of jax.ShapeDtypeStruct mirroring the params of the model built from `config`."""
+    model, dummy_batch = build_model(config)
+    variables = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), **dummy_batch()))
+    return nn.meta.unbox(variables["params"])
 
 
 def count_params(tree: Any) -> int:
-  """Number of scalars in a tree of arrays or ShapeDtypeStructs."""
-  return int(sum(int(np.prod(x.shape)) for x in jax.tree_util.tree_leaves(tree)))
+    """Number of scalars in a tree of arrays or ShapeDtypeStructs."""
+    return int(sum(int(np.prod(x.shape)) for x in jax.tree_util.tree_leaves(tree)))
 
 
 def count_model_params(config: AnyConfig) -> int:
-  return count_params(param_shapes(config))
+    return count_params(param_shapes(config))

@@ -20,7 +20,7 @@ def add_arguments(p):
     p.add_argument("--split", default="validation",
                    help="train | validation | test (FLAN's splits), or raw:NAME for a source split")
     p.add_argument("--show", type=int, default=3, help="number of examples to render")
-    p.add_argument("--shots", type=int, default=0, help="few-shot exemplars (0-16)")
+    p.add_argument("--shots", type=int, default=0, help="few-shot exemplars (0 to the recipe's max_shots)")
     p.add_argument("--template", type=int, default=None, help="fix one template index")
     p.add_argument("--stats", action="store_true", help="training mixture composition")
     p.add_argument("--cluster", help="held-out cluster for --stats")
