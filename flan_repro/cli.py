@@ -20,6 +20,7 @@ COMMANDS = {
     "report": "flan_repro.ablation.report_command",
     "reproduce": "flan_repro.ablation.reproduce",
     "bench": "flan_repro.bench.command",
+    "prompt-tune": "flan_repro.prompt_tuning.command",
 }
 # commands that take free-form `--gin.NAME=VALUE` arguments
 PASSTHROUGH = {"train"}

@@ -1,4 +1,4 @@
-"""Shared test setup: quiet TensorFlow, a private cache, the real-data folder."""
+"""Shared test setup: quiet TensorFlow, the real-data folder, default registry settings per file."""
 import os
 from pathlib import Path
 
@@ -29,3 +29,14 @@ def library_noise():
     """library_noise(text) -> the lines of `text` that are library chatter."""
     return lambda text: [line for line in text.splitlines()
                          if any(m in line for m in LIBRARY_NOISE_MARKERS)]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def default_registry():
+    """Every test file starts from the default registry settings, whatever an earlier file
+    installed (an in-process ablation's `runner.prepare`, a fixture's `configure`): the
+    process-wide setting must not make a test's outcome depend on test order."""
+    from flan_repro.registry.config import RegistryConfig, set_current
+    set_current(RegistryConfig())
+    yield
+    set_current(RegistryConfig())

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import yaml
 
+from flan_repro.ablation import provenance
+from flan_repro.ablation.profile import RunConfig
 from flan_repro.catalogue import DEFAULT_SUITE, load, tasks_dir
 from flan_repro.catalogue.tables import calibration_titles, row_titles
 
@@ -56,12 +58,15 @@ def row(variant: str, train_format: str | None, eval_format: str, shots: int, r:
         }
     title = ROW_TITLES.get(variant) or ROW_TITLES.get((train_format, eval_format)) or \
         f"Seen training tasks ({train_format} model, {eval_format} prompts)"
-    return {"variant": variant, "title": title, "train_format": train_format,
-            "eval_format": eval_format, "shots": shots,
-            "cluster_average": _cluster_average(datasets),
-            "cluster_average_best_dev": r["summary"]["best_dev"]["average"]
-            if r.get("summary") else None,
-            "datasets": datasets}
+    out = {"variant": variant, "title": title, "train_format": train_format,
+           "eval_format": eval_format, "shots": shots,
+           "cluster_average": _cluster_average(datasets),
+           "cluster_average_best_dev": r["summary"]["best_dev"]["average"]
+           if r.get("summary") else None,
+           "datasets": datasets}
+    if r.get("zero_shot_only"):          # k-shot rows: datasets without exemplars to draw
+        out["zero_shot_only"] = list(r["zero_shot_only"])
+    return out
 
 
 def over_seeds(rows: list[dict]) -> dict:
@@ -124,16 +129,19 @@ def paper_numbers() -> dict:
         return yaml.safe_load(f)
 
 
-def summary(cluster: str, prof, rows: list[dict], timings: dict, base: str,
-            significance: dict | None = None, calibration: dict | None = None) -> dict:
-    """significance: `ablation.significance.add_statistics`'s result (the rows then
-    carry their intervals)."""
-    from flan_repro.registry.config import current
+def summary(cluster: str, run: RunConfig, rows: list[dict], timings: dict, base: str,
+            tuned: list[str] | tuple = (), significance: dict | None = None,
+            calibration: dict | None = None) -> dict:
+    """run: the run's `RunConfig`; base / tuned: the base checkpoint and the tuned model
+    dirs (for the provenance block); significance: `ablation.significance.add_statistics`'s
+    result (the rows then carry their intervals)."""
+    prof = run.profile
     sig = significance or {}
     return {"cluster": cluster, "suite": prof.suite, "profile": prof.name,
             "model": {"train_gin": list(prof.train_gin), "base": base,
                       "finetune_steps": prof.finetune_steps},
-            "data_dir": current().data_dir,
+            "data_dir": run.registry.data_dir,
+            "provenance": provenance.of_run(run.registry, base, tuned),
             "wall_seconds": round(sum(timings.values()), 1), "stage_seconds": timings,
             "rows": rows, "statistics": sig.get("settings"),
             "comparisons": sig.get("comparisons", []), "calibration_study": calibration,
@@ -177,23 +185,41 @@ def comparison_lines(s: dict) -> list[str]:
 
 
 def paper_lines(s: dict, main: list[dict]) -> list[str]:
-    """The paper's Fig. 8 numbers beside ours; none for a suite the paper did not run
-    (the positive control's summary has no `paper`)."""
+    """The paper's numbers beside ours; none for a suite the paper did not run (the
+    positive control's summary has no `paper`).
+
+    Fig. 8's values average four held-out clusters, so beside one cluster's run they are
+    a reference for the order of the rows, not the same quantity; the number comparable
+    to this run's FLAN row is the paper's own for this cluster (Fig. 1), where it gives one."""
     if not s.get("paper"):
         return []
     paper = s["paper"]["role_of_instructions"]
+    cat = load(s.get("suite", DEFAULT_SUITE))
+    fig8 = ", ".join(cat.cluster(c).display_name for c in cat.role_of_instructions)
     lines = ["", "## Beside the paper", "",
-              f"Paper: {paper['source']} ({paper['metric']}, FLAN 137B). Ours: this run's "
-              f"cluster average for the same row.", "",
-              "| row | paper | ours |", "|---|---|---|"]
+             f"Paper: {paper['source']} ({paper['metric']}, FLAN 137B), an average over "
+             f"{len(cat.role_of_instructions)} held-out clusters ({fig8}: our reading of the "
+             f"sources, see tasks/clusters.yaml), not this cluster's numbers: "
+             f"compare the order of the rows, not the values (`make reproduce FIGURE=8` "
+             f"computes the same average).", "",
+             f"| row | paper, {len(cat.role_of_instructions)}-cluster average | "
+             f"ours, {s['cluster']} only |", "|---|---|---|"]
     for p in paper["rows"]:
         ours = next((r["cluster_average"] for r in main if r["train_format"] == p["train_format"]
                      and r["eval_format"] == p["eval_format"] and r["shots"] == 0), None)
         lines.append(f"| {p['name']} | {p['value']:.1f} | {_fmt(ours)} |")
-    cz = s["paper"]["cluster_zero_shot"]["clusters"].get(s["cluster"])
-    if cz:
-        lines += ["", f"Paper's zero-shot average for this cluster ({s['paper']['cluster_zero_shot']['source']}): "
-                  + ", ".join(f"{k} {v}" for k, v in cz.items()) + "."]
+    cz = s["paper"]["cluster_zero_shot"]
+    own = cz["clusters"].get(s["cluster"])
+    if own:
+        flan = next((r["cluster_average"] for r in main if r["shots"] == 0 and
+                     (r["train_format"], r["eval_format"]) == ("instruction", "instruction")),
+                    None)
+        lines += ["", f"The paper's own numbers for {s['cluster']} held out ({cz['source']}; "
+                  f"{cz['metric']}): " + ", ".join(f"{k} {v}" for k, v in own.items()) +
+                  f". Ours, FLAN row: {_fmt(flan)}."]
+    else:
+        lines += ["", f"The paper's per-cluster numbers we keep (tasks/paper_numbers.yaml, "
+                  f"{cz['source']}) do not include {s['cluster']}."]
     return lines
 
 
@@ -231,6 +257,12 @@ def markdown(s: dict) -> str:
             lo, hi = flan["cluster_average_ci95"]
             lines.append(f"The FLAN row's cluster average is known to ±{(hi - lo) / 2:.1f} "
                          f"points (half-width of its 95% interval).")
+    for r in main:
+        if r.get("zero_shot_only"):
+            lines.append(f"{r['title']} ({r['shots']}-shot) leaves out "
+                         f"{', '.join(r['zero_shot_only'])}: no train split to draw exemplars "
+                         f"from (FLAN never takes them from the scored split); its average is "
+                         f"over the other datasets.")
     lines += comparison_lines(s)
     lines += ["", "## Spread over templates", "",
               "Per dataset: median over templates (min – max); best-dev is the test score of "
@@ -269,6 +301,7 @@ def markdown(s: dict) -> str:
                     lines.append(f"| {r['title']} | {n} | {_fmt(d['ece'], 3)} | "
                                  f"{_fmt(d['mce'], 3)} | {_fmt(d['brier'], 3)} |")
     lines += paper_lines(s, main)
+    lines += provenance.markdown_lines(s.get("provenance"))
     lines += ["", "## Stage wall times (s)", "", "| stage | seconds |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in s["stage_seconds"].items()]
     lines += ["", f"![ablation](figures/ablation_{s['cluster']}.png)", ""]

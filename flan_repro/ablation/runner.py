@@ -76,6 +76,8 @@ class Stage:
     done: Path | None = None
     steps: int | None = None   # training stages
     row: Row | None = None     # evaluation stages
+    checkpoint: str | None = None   # the model a training stage writes or an eval scores
+    mixture: str | None = None      # what a training stage trains on
 
     @property
     def cached(self) -> bool:
@@ -184,7 +186,8 @@ def evaluate_row(row_file: Path, checkpoint: str, cluster: str, fmt: str, shots:
     res = evaluate_cluster(checkpoint, cluster, fmt=fmt, shots=shots, out_dir=out,
                            max_examples=prof.eval_max_examples, datasets=datasets,
                            registry=run.registry, max_dev_examples=prof.eval_max_dev_examples)
-    keep = {k: res[k] for k in ("cluster", "format", "shots", "datasets", "summary", "scores",
+    keep = {k: res[k] for k in ("cluster", "format", "shots", "datasets", "zero_shot_only",
+                                "summary", "scores",
                                 "primary", "calibration")}
     keep["results"] = {n: {k: r.get(k) for k in ("primary", "stat_metric", "score", "templates",
                                                  "summary", "calibration")}
@@ -208,6 +211,19 @@ def _seed_suffix(seed: int) -> str:
     return "" if seed == 0 else f"_seed{seed}"
 
 
+def base_stages(run: RunConfig) -> tuple[str, list[Stage]]:
+    """The base checkpoint and the stage that pretrains it: none when the profile names
+    a checkpoint, else the cached toy pretraining run (shared by every plan)."""
+    prof = run.profile
+    if prof.base_checkpoint:
+        return prof.base_checkpoint, []
+    base_dir = toy_base_dir(run)
+    return str(base_dir), [Stage("base_model", "pretrain base model",
+                                 lambda results, label: base_model(run, label),
+                                 done=base_dir / "DONE", steps=prof.pretrain_steps,
+                                 checkpoint=str(base_dir))]
+
+
 def plan_ablation(cluster: str, run: RunConfig, shots: int, out: Path,
                   formats: tuple[str, ...] = FORMATS, seeds: int = 1) -> list[Stage]:
     """Every stage of one ablation, in order; nothing runs.
@@ -221,24 +237,18 @@ def plan_ablation(cluster: str, run: RunConfig, shots: int, out: Path,
         raise ValueError(f"seeds must be at least 1, got {seeds}")
     prof = run.profile
     cat = load(prof.suite)
-    stages = []
-    if prof.base_checkpoint:             # given by the profile: nothing to pretrain
-        base = prof.base_checkpoint
-    else:
-        base_dir = toy_base_dir(run)
-        base = str(base_dir)
-        stages.append(Stage("base_model", "pretrain base model",
-                            lambda results, label: base_model(run, label),
-                            done=base_dir / "DONE", steps=prof.pretrain_steps))
+    base, stages = base_stages(run)
     models = {(fmt, sd): model_dir(out, fmt, sd) for sd in range(seeds) for fmt in formats}
     for (fmt, sd), mdir in models.items():
         seed_note = f" (seed {sd})" if seeds > 1 else ""
+        mixture = str(MixtureName.held_out(cluster, fmt))
         stages.append(Stage(
             f"tune_{fmt}{_seed_suffix(sd)}", f"tune {fmt}{seed_note}",
-            lambda results, label, mdir=mdir, fmt=fmt, sd=sd: str(train_model(
-                mdir, str(MixtureName.held_out(cluster, fmt)), prof.finetune_steps, run,
+            lambda results, label, mdir=mdir, mixture=mixture, sd=sd: str(train_model(
+                mdir, mixture, prof.finetune_steps, run,
                 [f"train.init_from = '{base}'", f"train.seed = {sd}"], label)),
-            done=mdir / "DONE", steps=prof.finetune_steps))
+            done=mdir / "DONE", steps=prof.finetune_steps, checkpoint=str(mdir),
+            mixture=mixture))
 
     rows = out / "eval" / "rows"
     for shot_count, name in ((0, "base"), (prof.baseline_few_shot, "base_few_shot")):
@@ -247,7 +257,7 @@ def plan_ablation(cluster: str, run: RunConfig, shots: int, out: Path,
             f"eval_{name}", f"eval base model, {shot_count}-shot",
             lambda results, label, f=row_file, s=shot_count, n=name: evaluate_row(
                 f, base, cluster, "instruction", s, out / "eval" / n, run),
-            done=row_file, row=Row(name, None, "instruction", shot_count)))
+            done=row_file, row=Row(name, None, "instruction", shot_count), checkpoint=base))
     for sd in range(seeds):
         for model_fmt, train_fmt, eval_fmt in TUNED_ROWS:
             if model_fmt not in formats:
@@ -261,7 +271,8 @@ def plan_ablation(cluster: str, run: RunConfig, shots: int, out: Path,
                 lambda results, label, f=row_file, m=models[model_fmt, sd], e=eval_fmt,
                 n=f"{name}{_seed_suffix(sd)}": evaluate_row(
                     f, str(m), cluster, e, shots, out / "eval" / n, run),
-                done=row_file, row=Row(train_fmt, train_fmt, eval_fmt, shots)))
+                done=row_file, row=Row(train_fmt, train_fmt, eval_fmt, shots),
+                checkpoint=str(models[model_fmt, sd])))
     # seen rows: the tuned models (seed 0) and, for the calibration study, the base model
     for fmt in (*formats, "base"):
         checkpoint = base if fmt == "base" else str(models[fmt, 0])
@@ -274,14 +285,15 @@ def plan_ablation(cluster: str, run: RunConfig, shots: int, out: Path,
                 evaluate_row(f, c, cat.datasets[d].cluster, e, 0, out / "eval" / f"seen_{fmt}",
                              run, datasets=[d]),
                 done=row_file, row=Row(f"seen_{fmt}", None if fmt == "base" else fmt,
-                                       eval_fmt, 0, merged=True)))
+                                       eval_fmt, 0, merged=True), checkpoint=checkpoint))
 
     def write_report(results, label):
         from flan_repro.ablation import report, significance
         timings = _read_timings(out)
         report_rows = rows_of(stages, results)
         records = significance.RunRecords(out)
-        summary = report.summary(cluster, prof, report_rows, timings, base,
+        summary = report.summary(cluster, run, report_rows, timings, base,
+                                 [str(m) for m in models.values()],
                                  significance.statistics_of_run(out, report_rows, records),
                                  significance.calibration_of_run(out, report_rows, records))
         report.write_all(out, summary)

@@ -105,6 +105,12 @@ class DatasetSpec:
     def fixed_options(self) -> tuple[str, ...] | None:
         return self.options if isinstance(self.options, tuple) else None
 
+    @property
+    def few_shot(self) -> bool:
+        """Whether k-shot prompts exist: their exemplars come from the train split only
+        (FLAN's rule), never from the split being scored."""
+        return "train" in self.splits
+
 
 @dataclasses.dataclass(frozen=True)
 class ClusterSpec:
@@ -156,7 +162,7 @@ class Catalogue:
 
     # ---------------------------------------------------------------- held-out rules
     def excluded_clusters(self, held_out_cluster: str) -> list[str]:
-        """The held-out cluster plus the clusters FLAN drops with it (Sec. 2.3)."""
+        """The held-out cluster plus the clusters FLAN drops with it (Sec. 2.2)."""
         spec = self.cluster(held_out_cluster)
         return [held_out_cluster, *[c for c in spec.also_excludes if c != held_out_cluster]]
 
@@ -166,8 +172,11 @@ class Catalogue:
         return [d.name for d in self.datasets.values()
                 if d.cluster not in excluded and "train" in d.splits]
 
-    def eval_datasets(self, held_out_cluster: str) -> list[str]:
-        return list(self.cluster(held_out_cluster).reported)
+    def eval_datasets(self, held_out_cluster: str, shots: int = 0) -> list[str]:
+        """The reported entries; with shots > 0 only those with k-shot prompts (a train
+        split to draw exemplars from), so a few-shot row never scores WSC273."""
+        reported = self.cluster(held_out_cluster).reported
+        return [d for d in reported if not shots or self.datasets[d].few_shot]
 
     def check_format(self, fmt: str, training: bool = False) -> str:
         """`training`: a format a model is tuned with (a mixture); otherwise any format a

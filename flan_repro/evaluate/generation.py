@@ -34,15 +34,19 @@ import numpy as np
 
 from flan_repro.evaluate.scoring import (DEFAULT_MAX_INPUT_LENGTH, EOS_ID, MIN_INPUT_BUCKET,
                                          Text, bucket)
+from flan_repro.model import layers as L
 from flan_repro.model.decoder_only import DecoderOnly
 from flan_repro.model.loading import LoadedModel, as_loaded_model
 from flan_repro.model.t5 import T5
 
 
 # --------------------------------------------------------------------------- decoding loops
-def _encode(cfg, params, inputs, input_mask):
-    return T5(cfg).apply({"params": params}, inputs, encoder_input_mask=input_mask,
-                         method=T5.encode)
+def _encode(cfg, params, inputs, input_mask, prompt):
+    """-> (encoder outputs, their mask): a soft prompt adds valid leading positions."""
+    encoded = T5(cfg).apply({"params": params}, inputs, encoder_input_mask=input_mask,
+                            prompt=prompt, method=T5.encode)
+    return encoded, input_mask if prompt is None else L.prompt_mask(input_mask,
+                                                                     prompt.shape[-2])
 
 
 def _pick(logits, done, eos_id):
@@ -56,12 +60,13 @@ def _pick(logits, done, eos_id):
 
 
 @functools.partial(jax.jit, static_argnames=("cfg", "max_decode_length"))
-def _t5_greedy_cached(cfg, params, inputs, input_mask, eos_id, *, max_decode_length):
+def _t5_greedy_cached(cfg, params, inputs, input_mask, eos_id, prompt=None, *,
+                      max_decode_length):
     b, T = inputs.shape[0], max_decode_length
-    encoded = _encode(cfg, params, inputs, input_mask)
+    encoded, encoded_mask = _encode(cfg, params, inputs, input_mask, prompt)
 
     def step(token, t, cache, encoded=None):
-        logits, cache = T5(cfg).apply({"params": params}, encoded, token[:, None], input_mask,
+        logits, cache = T5(cfg).apply({"params": params}, encoded, token[:, None], encoded_mask,
                                       cache, t, method=T5.decode_cached)
         return logits[:, 0], cache
 
@@ -90,19 +95,20 @@ def _t5_greedy_cached(cfg, params, inputs, input_mask, eos_id, *, max_decode_len
 
 
 @functools.partial(jax.jit, static_argnames=("cfg", "max_decode_length"))
-def _t5_greedy_uncached(cfg, params, inputs, input_mask, eos_id, *, max_decode_length):
+def _t5_greedy_uncached(cfg, params, inputs, input_mask, eos_id, prompt=None, *,
+                        max_decode_length):
     """Reference: the full decoder over the whole prefix buffer at every step."""
     b, T = inputs.shape[0], max_decode_length
     model = T5(cfg)
-    encoded = _encode(cfg, params, inputs, input_mask)
+    encoded, encoded_mask = _encode(cfg, params, inputs, input_mask, prompt)
 
     def cond(s):
         return (s[0] < T) & ~jnp.all(s[4])
 
     def body(s):
         t, dec_in, out, lps, done = s
-        logits = model.apply({"params": params}, encoded, dec_in, encoder_input_mask=input_mask,
-                             method=T5.decode)
+        logits = model.apply({"params": params}, encoded, dec_in,
+                             encoder_input_mask=encoded_mask, method=T5.decode)
         logits_t = jax.lax.dynamic_index_in_dim(logits, t, axis=1, keepdims=False)
         nxt, lp, done = _pick(logits_t, done, eos_id)
         # position t + 1 of the (shifted) decoder input is the token chosen at t
@@ -116,7 +122,8 @@ def _t5_greedy_uncached(cfg, params, inputs, input_mask, eos_id, *, max_decode_l
 
 
 @functools.partial(jax.jit, static_argnames=("cfg", "max_decode_length"))
-def _prefix_lm_greedy(cfg, params, inputs, input_lengths, eos_id, *, max_decode_length):
+def _prefix_lm_greedy(cfg, params, inputs, input_lengths, eos_id, prompt=None, *,
+                      max_decode_length):
     """Decoder-only, no cache: row i is [0, x_i..., generated...] (shifted right)."""
     b, lin = inputs.shape
     T = max_decode_length
@@ -131,7 +138,8 @@ def _prefix_lm_greedy(cfg, params, inputs, input_lengths, eos_id, *, max_decode_
 
     def body(s):
         t, dec_in, out, lps, done = s
-        logits = model.apply({"params": params}, dec_in, decoder_causal_attention=causal)
+        logits = model.apply({"params": params}, dec_in, decoder_causal_attention=causal,
+                             prompt=prompt)
         where = input_lengths + t                      # position predicting generated token t
         logits_t = jnp.take_along_axis(logits, where[:, None, None], axis=1)[:, 0]
         nxt, lp, done = _pick(logits_t, done, eos_id)
@@ -145,24 +153,24 @@ def _prefix_lm_greedy(cfg, params, inputs, input_lengths, eos_id, *, max_decode_
 
 
 def greedy_decode(config, params, inputs: np.ndarray, input_lengths: np.ndarray, *,
-                  max_decode_length: int, use_cache: bool = True, eos_id: int = EOS_ID
-                  ) -> tuple[np.ndarray, np.ndarray]:
+                  max_decode_length: int, use_cache: bool = True, eos_id: int = EOS_ID,
+                  prompt=None) -> tuple[np.ndarray, np.ndarray]:
     """Right-padded token ids [b, Lin] -> (tokens [b, T], chosen-token log-probs [b, T]).
 
     Rows of length 0 are batch padding: done from the start, all-zero output, and they
-    never keep the loop running."""
+    never keep the loop running. `prompt`: a soft prompt before every input."""
     from flan_repro.model.loading import model_type
     # numpy in, so only the jitted loop compiles (no per-shape eager jax ops)
     inputs = np.asarray(inputs, np.int32)
     lengths = np.asarray(input_lengths, np.int32)
     eos = np.int32(eos_id)             # traced: another stop id does not recompile
     if model_type(config) == "prefix_lm":
-        out = _prefix_lm_greedy(config, params, inputs, lengths, eos,
+        out = _prefix_lm_greedy(config, params, inputs, lengths, eos, prompt,
                                 max_decode_length=max_decode_length)
     else:
         mask = np.arange(inputs.shape[1])[None] < lengths[:, None]
         fn = _t5_greedy_cached if use_cache else _t5_greedy_uncached
-        out = fn(config, params, inputs, mask, eos, max_decode_length=max_decode_length)
+        out = fn(config, params, inputs, mask, eos, prompt, max_decode_length=max_decode_length)
     return tuple(np.asarray(a) for a in out)
 
 
@@ -218,7 +226,8 @@ class Generator:
                 lengths[r] = len(xs[i])
             tokens, lps = greedy_decode(self.model.config, self.model.params, arr, lengths,
                                         max_decode_length=self.max_decode_length,
-                                        use_cache=self.use_cache, eos_id=self.eos_id)
+                                        use_cache=self.use_cache, eos_id=self.eos_id,
+                                        prompt=self.model.prompt)
             for r, i in enumerate(batch):
                 out[i] = self._result(tokens[r], lps[r])
         return out

@@ -107,8 +107,9 @@ def evaluate_cluster(checkpoint, cluster: str, fmt: str = "instruction", shots: 
                      max_dev_examples: int | None = None) -> dict:
     """Evaluates `checkpoint` on the reported datasets of held-out `cluster`.
 
-    checkpoint: a model dir, "hf:DIR", "t5x:DIR", a `LoadedModel`, or an in-memory
-      (config, params) pair (no reload). It is checked and loaded before any data work.
+    checkpoint: a model dir, "hf:DIR", "t5x:DIR", a `LoadedModel` (with a soft prompt:
+      prompt tuning's model-prompt pair), or an in-memory (config, params) pair (no
+      reload). It is checked and loaded before any data work.
     datasets: a subset of the cluster's reported registry entries (default: all).
     registry: the RegistryConfig (data_dir, templates, seed, vocabulary); default
       `flan_repro.registry.current()`. vocab: default the registry's vocabulary.
@@ -133,11 +134,23 @@ def evaluate_cluster(checkpoint, cluster: str, fmt: str = "instruction", shots: 
     if max_examples is not None and max_examples < 1:
         raise ValueError(f"max_examples must be positive, got {max_examples}")
     reported = cat.eval_datasets(cluster)
-    entries = list(datasets) if datasets else reported
+    with_exemplars = cat.eval_datasets(cluster, shots)
+    entries = list(datasets) if datasets else with_exemplars
     bad = [d for d in entries if d not in reported]
     if bad:
         raise ValueError(f"datasets {bad} are not reported for cluster {cluster!r} "
                          f"(reported: {', '.join(reported)})")
+    no_train = [d for d in entries if d not in with_exemplars]
+    if no_train:
+        raise ValueError(f"datasets {no_train} have no train split to draw {shots}-shot "
+                         f"exemplars from (FLAN never takes them from the scored split): "
+                         f"evaluate them with shots=0")
+    # FLAN has no few-shot numbers for these; the row's average is over the others
+    zero_shot_only = [d for d in reported if d not in with_exemplars] if not datasets else []
+    if zero_shot_only:
+        log.warning("%s, %d-shot: %s left out (no train split to draw exemplars from); the "
+                    "cluster average is over the other datasets", cluster, shots,
+                    ", ".join(zero_shot_only))
     # the checkpoint first: a typo must fail before any data work
     model = as_loaded_model(checkpoint)
     source = model.source if not isinstance(checkpoint, str) else checkpoint
@@ -155,6 +168,8 @@ def evaluate_cluster(checkpoint, cluster: str, fmt: str = "instruction", shots: 
     settings = {**dataclasses.asdict(st), "data_dir": cfg.data_dir, "templates": cfg.templates,
                 "vocabulary": cfg.vocabulary, "seed": cfg.seed,
                 "few_shot_budget": cfg.input_budget, "model_type": model.model_type}
+    if model.prompt is not None:       # a prompt-tuned (model, prompt) pair
+        settings["prompt_length"] = int(model.prompt.shape[-2])
     results: dict[str, dict] = {}
     records: dict[str, list[dict]] = {}
     files: dict[str, str] = {}
@@ -184,7 +199,7 @@ def evaluate_cluster(checkpoint, cluster: str, fmt: str = "instruction", shots: 
     summary = {mode: aggregate.summarize_cluster(cluster, summaries, names, mode).to_dict()
                for mode in aggregate.SCORE_MODES}
     out = {"cluster": cluster, "format": fmt, "shots": shots, "checkpoint": str(source),
-           "datasets": names, "summary": summary,
+           "datasets": names, "zero_shot_only": zero_shot_only, "summary": summary,
            "scores": {n: results[n]["score"] for n in names},
            "primary": {n: results[n]["primary"] for n in names},
            "calibration": {n: {k: results[n]["calibration"]["pooled"][k]

@@ -89,44 +89,57 @@ class OptionScore:
 
 
 # --------------------------------------------------------------------------- jitted cores
+def _widened(input_mask, prompt):
+    """The encoder's output mask: the input's, after the soft prompt's positions."""
+    return input_mask if prompt is None else L.prompt_mask(input_mask, prompt.shape[-2])
+
+
 @functools.partial(jax.jit, static_argnums=0)
-def _encdec_encode_once(config, params, inputs, input_mask, dec_in, targets, weights):
+def _encdec_encode_once(config, params, inputs, input_mask, dec_in, targets, weights,
+                        prompt=None):
     """The encoder on [B, Lin] once; the decoder on the option slots [B, O, Lt] (example b's
     options at [b, :]), as B * O rows whose cross-attention reads their example's
-    keys/values, projected once per example (see `T5.decode`)."""
+    keys/values, projected once per example (see `T5.decode`). `prompt`: a soft prompt
+    before every input (prompt tuning), here and in the other cores."""
     model = T5(config)
     encoded = model.apply({"params": params}, inputs, encoder_input_mask=input_mask,
-                          normalize_output=True, method=T5.encode)
+                          normalize_output=True, prompt=prompt, method=T5.encode)
     b, o, lt = dec_in.shape
     logits = model.apply({"params": params}, encoded, dec_in.reshape(b * o, lt),
-                         encoder_input_mask=input_mask, normalize_output=True,
-                         method=T5.decode)
+                         encoder_input_mask=_widened(input_mask, prompt),
+                         normalize_output=True, method=T5.decode)
     return L.token_log_probs(logits, targets.reshape(b * o, lt)).reshape(b, o, lt) * weights
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _encdec_pairs(config, params, inputs, input_mask, dec_in, targets, weights):
+def _encdec_pairs(config, params, inputs, input_mask, dec_in, targets, weights, prompt=None):
     """Full forward pass per (input, option) row: the input is re-encoded for every option."""
     model = T5(config)
     encoded = model.apply({"params": params}, inputs, encoder_input_mask=input_mask,
-                          method=T5.encode)
-    logits = model.apply({"params": params}, encoded, dec_in, encoder_input_mask=input_mask,
-                         method=T5.decode)
+                          prompt=prompt, method=T5.encode)
+    logits = model.apply({"params": params}, encoded, dec_in,
+                         encoder_input_mask=_widened(input_mask, prompt), method=T5.decode)
     return L.token_log_probs(logits, targets) * weights
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _prefix_lm_reuse(config, params, prefix, prefix_len, ex_index, dec_in, targets, weights):
+def _prefix_lm_reuse(config, params, prefix, prefix_len, ex_index, dec_in, targets, weights,
+                     prompt=None):
     """Decoder-only: prefix [B, Lp] = [0; input] once; option rows [N, Lt] reuse its K/V.
 
     prefix_len [B] >= 1. Option row n belongs to example ex_index[n]; dec_in[n, 1:] are
     its tokens fed to the model (option[:-1], at positions prefix_len + 0, 1, ...), and
     dec_in[n, 0] stands for the prefix's last position, whose output predicts option[0].
+    A soft prompt [P, d] runs with the prefix, before it: every position moves by P.
     """
     model = DecoderOnly(config)
     run = functools.partial(model.apply, {"params": params}, method=DecoderOnly.decode_cached)
-    k_pos = jnp.arange(prefix.shape[1])[None]                                   # [1, Lp]
-    x, prefix_kv = run(prefix, k_pos, k_pos, (k_pos < prefix_len[:, None])[:, None])
+    n_prompt = 0 if prompt is None else prompt.shape[-2]
+    if n_prompt:
+        prefix_len = prefix_len + n_prompt
+    k_pos = jnp.arange(n_prompt + prefix.shape[1])[None]                        # [1, P + Lp]
+    x, prefix_kv = run(prefix, k_pos, k_pos, (k_pos < prefix_len[:, None])[:, None],
+                       prompt=prompt)
     opt = dec_in[:, 1:]
     n, q = opt.shape
     row_len = jnp.take(prefix_len, ex_index)
@@ -142,9 +155,9 @@ def _prefix_lm_reuse(config, params, prefix, prefix_len, ex_index, dec_in, targe
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _prefix_lm_pairs(config, params, dec_in, targets, causal, weights):
+def _prefix_lm_pairs(config, params, dec_in, targets, causal, weights, prompt=None):
     logits = DecoderOnly(config).apply({"params": params}, dec_in,
-                                       decoder_causal_attention=causal)
+                                       decoder_causal_attention=causal, prompt=prompt)
     return L.token_log_probs(logits, targets) * weights
 
 
@@ -157,7 +170,8 @@ class Scorer:
     inputs; token-id inputs are used verbatim (no EOS is added to them).
     `batch_size` caps the examples encoded (decoder-only: prefixes run) together,
     `max_rows` the option rows per batch (with `encode_once`: examples x the batch's
-    largest option count; (input, option) pairs on the per-pair paths).
+    largest option count; (input, option) pairs on the per-pair paths). A model with a
+    soft prompt (`LoadedModel.prompt`) is scored with the prompt before every input.
     """
 
     def __init__(self, model, vocab=None, *, batch_size: int = 16, max_rows: int | None = None,
@@ -165,6 +179,7 @@ class Scorer:
         self.model: LoadedModel = as_loaded_model(model)
         self.config = self.model.config
         self.params = self.model.params
+        self.prompt = self.model.prompt
         self.vocab = vocab
         if batch_size < 1 or max_input_length < 2:
             raise ValueError("batch_size must be >= 1 and max_input_length >= 2")
@@ -267,7 +282,7 @@ class Scorer:
             b * slots, lt)
         lp = np.asarray(_encdec_encode_once(
             self.config, self.params, inputs, mask,
-            *(a.reshape(b, slots, lt) for a in (dec_in, targets, weights))))
+            *(a.reshape(b, slots, lt) for a in (dec_in, targets, weights)), self.prompt))
         return [[lp[r, k, :len(t)] for k, t in enumerate(opts)] for r, opts in enumerate(ys)]
 
     def _prefix_lm_reuse_batch(self, b, xs, ys):
@@ -285,7 +300,8 @@ class Scorer:
         lt = bucket(max(len(t) for _, t in rows), MIN_TARGET_BUCKET)
         out = np.asarray(_prefix_lm_reuse(
             self.config, self.params, prefix, prefix_len, ex_index,
-            *_teacher_forcing(list(enumerate(t for _, t in rows)), len(ex_index), lt)))
+            *_teacher_forcing(list(enumerate(t for _, t in rows)), len(ex_index), lt),
+            self.prompt))
         starts = np.cumsum([0] + [len(opts) for opts in ys])
         return [[out[s + k, :len(t)] for k, t in enumerate(opts)]
                 for s, opts in zip(starts, ys)]
@@ -312,7 +328,7 @@ class Scorer:
             mask[r, :len(x)] = True
         dec_in, targets, weights = _teacher_forcing(enumerate(ys), n, lt)
         lp = np.asarray(_encdec_pairs(self.config, self.params, inputs, mask, dec_in, targets,
-                                      weights))
+                                      weights, self.prompt))
         return [lp[r, :len(t)] for r, t in enumerate(ys)]
 
     def _prefix_lm_batch(self, xs, ys) -> list[np.ndarray]:
@@ -327,7 +343,7 @@ class Scorer:
             dec_in[r], targets[r] = f["decoder_input_tokens"], f["decoder_target_tokens"]
             causal[r], weights[r] = f["decoder_causal_attention"], f["decoder_loss_weights"]
         lp = np.asarray(_prefix_lm_pairs(self.config, self.params, dec_in, targets, causal,
-                                         weights))
+                                         weights, self.prompt))
         return [lp[r, len(x):len(x) + len(t)] for r, (x, t) in enumerate(zip(xs, ys))]
 
 

@@ -61,7 +61,9 @@ class Decoder(nn.Module):
     """Returns the final hidden states [b, len, d_model] and each layer's keys/values; the
     head is the separate `logits`. Cached calls pass `cache` (keys/values the tokens' own
     are appended to, see L.MultiHeadAttention), the keys' positions `kv_positions` (the
-    cache's, then the tokens') and `self_mask` [b|1, len, keys]."""
+    cache's, then the tokens') and `self_mask` [b|1, len, keys]. A soft `prompt` [L, d_model]
+    goes before the tokens, inside the bidirectional prefix; the outputs keep its L
+    positions (cached calls pass positions and masks that cover them)."""
     config: DecoderOnlyConfig
     shared_embedding: L.Embed
 
@@ -75,10 +77,17 @@ class Decoder(nn.Module):
     def __call__(self, tokens: Array, segment_ids: Optional[Array], positions: Optional[Array],
                  causal_attention: Optional[Array], deterministic: bool = True, *,
                  kv_positions: Optional[Array] = None, self_mask: Optional[Array] = None,
-                 cache: Optional[Cache] = None,
-                 normalize_output: bool = False) -> Tuple[Array, Cache]:
+                 cache: Optional[Cache] = None, normalize_output: bool = False,
+                 prompt: Optional[Array] = None) -> Tuple[Array, Cache]:
         cfg = self.config
         length = tokens.shape[1]
+        if prompt is not None:
+            if segment_ids is not None:
+                raise ValueError("a soft prompt is prepended to unpacked sequences only")
+            length += prompt.shape[-2]
+            if causal_attention is None:
+                causal_attention = jnp.zeros(tokens.shape, jnp.int32)
+            causal_attention = L.prompt_mask(causal_attention, prompt.shape[-2])
         if self_mask is None:
             self_mask = L.attention_mask(
                 q_segment_ids=segment_ids, k_segment_ids=segment_ids, causal=True,
@@ -90,7 +99,9 @@ class Decoder(nn.Module):
                 length, length, positions, positions if kv_positions is None else kv_positions)
         self_bias = L.add_biases(pos_bias, L.mask_to_bias(self_mask))  # once per forward pass
 
-        y = L.broadcast_dropout(cfg, self.shared_embedding(tokens), deterministic)
+        y = self.shared_embedding(tokens)
+        y = L.broadcast_dropout(cfg, y if prompt is None else L.prepend_prompt(prompt, y),
+                                deterministic)
         new_cache = []
         for i in range(cfg.num_layers):
             y, (kv, _) = L.DecoderLayer(cfg, cross_attention=False, name=f"layers_{i}")(
@@ -117,22 +128,30 @@ class DecoderOnly(nn.Module):
                  decoder_positions: Optional[Array] = None,
                  decoder_causal_attention: Optional[Array] = None,
                  decoder_loss_weights: Optional[Array] = None, *,
-                 enable_dropout: bool = False) -> Array:
+                 enable_dropout: bool = False, prompt: Optional[Array] = None) -> Array:
         """`decoder_causal_attention` None = plain causal LM. Target tokens / loss weights
-        are accepted (and ignored) so a whole seqio batch can be passed as `**batch`."""
+        are accepted (and ignored) so a whole seqio batch can be passed as `**batch`.
+        A soft `prompt` (unpacked rows, no positions) joins the bidirectional prefix; the
+        logits are those of the tokens only."""
         del decoder_target_tokens, decoder_loss_weights
+        if prompt is not None and decoder_positions is not None:
+            raise ValueError("a soft prompt is prepended to unpacked sequences only")
         y, _ = self.decoder(decoder_input_tokens, decoder_segment_ids, decoder_positions,
-                            decoder_causal_attention, deterministic=not enable_dropout)
-        return self.decoder.logits(y)
+                            decoder_causal_attention, deterministic=not enable_dropout,
+                            prompt=prompt)
+        return self.decoder.logits(y if prompt is None else y[:, prompt.shape[-2]:])
 
     def decode_cached(self, decoder_input_tokens: Array, positions: Array, kv_positions: Array,
-                      self_mask: Array, cache: Optional[Cache] = None) -> Tuple[Array, Cache]:
+                      self_mask: Array, cache: Optional[Cache] = None,
+                      prompt: Optional[Array] = None) -> Tuple[Array, Cache]:
         """Hidden states [b, len, d] of tokens at `positions` [b|1, len] attending to the keys
         at `kv_positions` [b|1, keys] (`cache`'s, per layer, then their own) as `self_mask`
-        [b|1, len, keys] allows; returns them and the layers' keys/values."""
+        [b|1, len, keys] allows; returns them and the layers' keys/values. With a soft
+        `prompt` [L, d] (the first call, no cache) the L + len positions, masks and outputs
+        include the prompt's."""
         return self.decoder(decoder_input_tokens, None, positions, None,
                             kv_positions=kv_positions, self_mask=self_mask, cache=cache,
-                            normalize_output=True)
+                            normalize_output=True, prompt=prompt)
 
     def logits(self, y: Array) -> Array:
         return self.decoder.logits(y)

@@ -13,6 +13,8 @@ Conventions (kept identical to t5x so t5x checkpoints map 1:1):
 
 The same modules serve training and cached inference (scoring, generation): attention
 returns the keys/values it attended to and accepts them back, so a cache is plain state.
+A soft prompt (prompt tuning) is L learned embeddings placed before a stack's embedded
+tokens, valid in every mask (`prepend_prompt`, `prompt_mask`).
 """
 from __future__ import annotations
 
@@ -385,6 +387,20 @@ class LogitsHead(nn.Module):
         dt = jnp.dtype(cfg.dtype)
         return project("bld,dv->blv", y.astype(dt), kernel.astype(dt),
                        preferred_element_type=jnp.float32)
+
+
+def prepend_prompt(prompt: Array, x: Array) -> Array:
+    """A soft prompt [L, d] (or [b, L, d]) placed before embedded tokens x [b, len, d]."""
+    p = jnp.broadcast_to(prompt.astype(x.dtype), (x.shape[0],) + prompt.shape[-2:])
+    return jnp.concatenate([p, x], axis=1)
+
+
+def prompt_mask(mask: Array, prompt_length: int) -> Array:
+    """A [b, len] mask widened by `prompt_length` valid positions at the front (the soft
+    prompt's, see `prepend_prompt`); unchanged for 0."""
+    if not prompt_length:
+        return mask
+    return jnp.concatenate([jnp.ones((mask.shape[0], prompt_length), mask.dtype), mask], 1)
 
 
 def token_log_probs(logits: Array, targets: Array) -> Array:

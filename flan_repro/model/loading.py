@@ -90,9 +90,13 @@ class CheckpointRef:
 
 @dataclasses.dataclass
 class LoadedModel:
+    """A frozen model to evaluate; with `prompt` [L, d_model], the (model, soft prompt)
+    pair prompt tuning yields (`flan_repro.prompt_tuning`): the scorer and the generator
+    place it before every input (see the models' `prompt` arguments)."""
     config: Any      # T5Config | DecoderOnlyConfig
     params: Any
     source: str = "<in memory>"
+    prompt: Any = None
 
     @property
     def model_type(self) -> str:

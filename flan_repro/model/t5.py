@@ -90,11 +90,18 @@ class Encoder(nn.Module):
     @nn.compact
     def __call__(self, tokens: Array, input_mask: Optional[Array] = None,
                  segment_ids: Optional[Array] = None, positions: Optional[Array] = None,
-                 deterministic: bool = True, normalize_output: bool = False) -> Array:
+                 deterministic: bool = True, normalize_output: bool = False,
+                 prompt: Optional[Array] = None) -> Array:
+        """`prompt` [L, d_model]: a soft prompt before the embedded tokens (the output has
+        L more positions, all valid); unpacked inputs only."""
         cfg = self.config
-        length = tokens.shape[1]
         if input_mask is None:
             input_mask = tokens > 0
+        if prompt is not None:
+            if segment_ids is not None or positions is not None:
+                raise ValueError("a soft prompt is prepended to unpacked inputs only")
+            input_mask = L.prompt_mask(input_mask, prompt.shape[-2])
+        length = input_mask.shape[1]
         mask = L.attention_mask(k_valid=input_mask, q_segment_ids=segment_ids,
                                 k_segment_ids=segment_ids)
         pos_bias = L.RelativePositionBias(
@@ -104,6 +111,8 @@ class Encoder(nn.Module):
         bias = L.add_biases(pos_bias, L.mask_to_bias(mask))  # computed once, shared by all layers
 
         x = input_embedder(cfg, self.shared_embedding)(tokens)
+        if prompt is not None:
+            x = L.prepend_prompt(prompt, x)
         x = L.broadcast_dropout(cfg, x, deterministic)
         for i in range(cfg.num_encoder_layers):
             x = L.EncoderLayer(cfg, name=f"layers_{i}")(x, bias, deterministic,
@@ -175,12 +184,13 @@ class T5(nn.Module):
     def encode(self, encoder_input_tokens: Array, encoder_segment_ids: Optional[Array] = None,
                encoder_positions: Optional[Array] = None, *,
                encoder_input_mask: Optional[Array] = None, enable_dropout: bool = False,
-               normalize_output: bool = False) -> Array:
+               normalize_output: bool = False, prompt: Optional[Array] = None) -> Array:
         """[batch, len] tokens -> [batch, len, d_model]. Padding = token 0 unless a mask is
-        given. `normalize_output`: see `layers.attend`."""
+        given. `normalize_output`: see `layers.attend`. A soft `prompt` [L, d_model] adds L
+        leading positions: decode with `layers.prompt_mask(mask, L)` as the input mask."""
         return self.encoder(encoder_input_tokens, encoder_input_mask, encoder_segment_ids,
                             encoder_positions, deterministic=not enable_dropout,
-                            normalize_output=normalize_output)
+                            normalize_output=normalize_output, prompt=prompt)
 
     def decode(self, encoded: Array, decoder_input_tokens: Array,
                encoder_input_tokens: Optional[Array] = None, *,
@@ -223,12 +233,12 @@ class T5(nn.Module):
                  encoder_positions: Optional[Array] = None,
                  decoder_positions: Optional[Array] = None,
                  decoder_loss_weights: Optional[Array] = None, *,
-                 enable_dropout: bool = False) -> Array:
+                 enable_dropout: bool = False, prompt: Optional[Array] = None) -> Array:
         """Training forward pass; accepts a seqio EncDecFeatureConverter batch as `**batch`.
 
         `decoder_target_tokens` and `decoder_loss_weights` are accepted (and ignored) so a
         whole batch can be splatted in; the loss is computed by the caller from the returned
-        logits.
+        logits. `prompt`: a soft prompt before the encoder input (prompt tuning).
         """
         del decoder_target_tokens, decoder_loss_weights
         if self.is_initializing() and self.config.separate_input_embeddings:
@@ -237,9 +247,11 @@ class T5(nn.Module):
             # all three.
             self.token_embedder.embedding
         encoded = self.encode(encoder_input_tokens, encoder_segment_ids, encoder_positions,
-                              enable_dropout=enable_dropout)
+                              enable_dropout=enable_dropout, prompt=prompt)
+        mask = None if prompt is None else L.prompt_mask(encoder_input_tokens > 0,
+                                                         prompt.shape[-2])
         return self.decode(encoded, decoder_input_tokens, encoder_input_tokens,
-                           encoder_segment_ids=encoder_segment_ids,
+                           encoder_input_mask=mask, encoder_segment_ids=encoder_segment_ids,
                            decoder_segment_ids=decoder_segment_ids,
                            decoder_positions=decoder_positions, enable_dropout=enable_dropout)
 

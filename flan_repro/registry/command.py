@@ -44,7 +44,7 @@ def catalogue_json(suite: str = DEFAULT_SUITE) -> dict:
             "tfds_version": spec.tfds_version, "splits": dict(spec.splits),
             "templates": len(templates),
             "inverted_templates": sum(t.turned_around for t in templates),
-            "classification": spec.classification,
+            "classification": spec.classification, "few_shot": spec.few_shot,
             "options": list(spec.options) if isinstance(spec.options, tuple) else spec.options,
             "metrics": list(spec.metrics)}
     return {
@@ -57,15 +57,21 @@ def catalogue_json(suite: str = DEFAULT_SUITE) -> dict:
 
 
 def mixture_stats(cluster: str, fmt: str) -> list[dict]:
+    """Per training dataset: its train size and mixing rate (from the source, as FLAN's
+    rates are), and `empty_targets`, the examples left out of training because their
+    target renders empty (`registry.examples.render_split`)."""
     from flan_repro.registry.config import current
+    from flan_repro.registry.examples import empty_targets
     from flan_repro.registry.mixtures import mixing_rate
-    cat = current().catalogue
+    cfg = current()
+    cat = cfg.catalogue
     cat.check_format(fmt, training=True)
     rows = []
     for entry in cat.train_datasets(cluster):
         spec = cat.datasets[entry]
         rows.append({"dataset": entry, "cluster": spec.cluster,
-                     "train_examples": current().source.num_examples(spec, "train"),
+                     "train_examples": cfg.source.num_examples(spec, "train"),
+                     "empty_targets": empty_targets(cfg, entry, "train", fmt=fmt),
                      "rate": mixing_rate(entry)})
     total = sum(r["rate"] for r in rows) or 1.0
     for r in rows:
@@ -91,10 +97,13 @@ def run(args) -> int:
         else:
             print(f"{name}: {len(rows)} datasets; excluded "
                   f"clusters: {', '.join(cat.excluded_clusters(args.cluster))}")
-            print(f"{'dataset':36s} {'cluster':40s} {'train':>7s} {'rate':>6s} {'share':>6s}")
+            print(f"{'dataset':36s} {'cluster':40s} {'train':>7s} {'empty':>6s} {'rate':>6s} "
+                  f"{'share':>6s}")
             for r in rows:
                 print(f"{r['dataset']:36s} {r['cluster']:40s} {r['train_examples']:7d} "
-                      f"{r['rate']:6.0f} {100 * r['share']:5.1f}%")
+                      f"{r['empty_targets']:6d} {r['rate']:6.0f} {100 * r['share']:5.1f}%")
+            print(f"empty: train examples whose {args.format} target renders empty, left out "
+                  f"of training ({sum(r['empty_targets'] for r in rows)} in all)")
         return 0
     if args.dataset:
         from flan_repro.registry import examples as ex_lib

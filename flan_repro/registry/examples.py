@@ -91,15 +91,17 @@ def render_split(cfg: RegistryConfig, entry: str, split: str, *, fmt: str = "ins
 
     template None (instruction format): each example draws one of the first
     `num_templates` templates. shuffled_instruction: each example draws a donor
-    (`pick_donor`). Few-shot exemplars come from the train split (the same split when a
-    dataset has none, e.g. WSC273), never the example itself, rendered with the query's
-    template (or donor), and are pruned to `cfg.input_budget` tokens.
+    (`pick_donor`). Few-shot exemplars come from the train split only (`check_shots`),
+    never the example itself, rendered with the query's template (or donor), and are
+    pruned to `cfg.input_budget` tokens. An example whose rendered target is empty (an
+    inverted template over an empty field, e.g. OpenBookQA's `fact1`) is dropped, as
+    query and as exemplar: it would teach or score an empty answer (`empty_targets`
+    counts them).
     """
     cat = cfg.catalogue
     spec = cat.dataset(entry)
     cat.check_format(fmt)
-    if not 0 <= shots <= cfg.max_shots:
-        raise ValueError(f"shots must be between 0 and {cfg.max_shots}, got {shots}")
+    check_shots(cfg, entry, shots)
     templates = dataset_templates(cfg, entry, num_templates) if fmt == "instruction" else ()
     if template is not None and not 0 <= template < len(templates):
         raise ValueError(f"dataset {entry!r} has templates 0..{len(templates) - 1}, not {template}")
@@ -107,12 +109,11 @@ def render_split(cfg: RegistryConfig, entry: str, split: str, *, fmt: str = "ins
     donors = shuffled_donors(cfg, entry) if fmt == "shuffled_instruction" else None
     if templates and rows:
         tmpl.validate(spec, templates, formats.with_options(rows[0][1]))
-    pool_split = "train" if "train" in spec.splits else split
     try:
-        pool = converted(cfg, entry, pool_split) if shots else ()
+        pool = converted(cfg, entry, "train") if shots else ()
     except DataNotFoundError as e:
         raise DataNotFoundError(f"{entry}: {shots}-shot prompts draw their exemplars from the "
-                                f"{pool_split!r} split, which is missing: "
+                                "'train' split, which is missing: "
                                 f"{str(e).splitlines()[0]} (zero-shot needs no train split)"
                                 ) from None
     count = (lambda s: len(cfg.vocab.encode(s))) if shots else None
@@ -121,16 +122,18 @@ def render_split(cfg: RegistryConfig, entry: str, split: str, *, fmt: str = "ins
         rng = formats.stable_rng(cfg.seed, entry, split, i)
         donor = pick_donor(cfg, donors, split, i, rng) if donors else None
         rec = _render_one(cfg, spec, fields, fmt, templates, template, rng, donor)
+        if not rec["targets"].strip():
+            continue
         kept = 0
         if shots and pool:
             picks = rng.sample(range(len(pool)), min(len(pool), shots + 2))
             exemplars = []
             for j in picks:
-                if (pool_split == split and j == i) or pool[j][0] == raw:
-                    continue   # never the evaluated example itself
+                if (split == "train" and j == i) or pool[j][0] == raw:
+                    continue   # never the example itself (train: training prompts)
                 ex = _render_one(cfg, spec, pool[j][1], fmt, templates,
                                  rec["template"] if fmt == "instruction" else None, rng, donor)
-                if ex["inputs"] != rec["inputs"]:
+                if ex["inputs"] != rec["inputs"] and ex["targets"].strip():
                     exemplars.append(ex)
             rec["inputs"], kept = formats.few_shot(rec, exemplars[:shots], count,
                                                    cfg.input_budget)
@@ -143,3 +146,24 @@ def render_split(cfg: RegistryConfig, entry: str, split: str, *, fmt: str = "ins
             rec["score"] = float(fields["score"])
         out.append(rec)
     return out
+
+
+def check_shots(cfg: RegistryConfig, entry: str, shots: int) -> None:
+    """k > 0 needs a train split: exemplars come from train only, as in FLAN (its few-shot
+    source draws from 'train'), so no scored prompt holds another example of the split
+    being scored. A dataset without one (WSC273: a test split only) is zero-shot only."""
+    if not 0 <= shots <= cfg.max_shots:
+        raise ValueError(f"shots must be between 0 and {cfg.max_shots}, got {shots}")
+    spec = cfg.catalogue.dataset(entry)
+    if shots and not spec.few_shot:
+        raise ValueError(f"dataset {entry!r} supports only shots=0, not {shots}: few-shot "
+                         f"exemplars come from the train split only and it has none "
+                         f"(splits: {', '.join(spec.splits)}); drawing them from the split "
+                         f"being scored would put its own examples in its prompts")
+
+
+def empty_targets(cfg: RegistryConfig, entry: str, split: str, *, fmt: str = "instruction",
+                  num_templates: int | None = None) -> int:
+    """Examples of a split that `render_split` drops because their target renders empty."""
+    return len(converted(cfg, entry, split)) - len(
+        render_split(cfg, entry, split, fmt=fmt, num_templates=num_templates))

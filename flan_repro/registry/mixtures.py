@@ -1,4 +1,4 @@
-"""Training mixtures: one cluster held out, FLAN's rules (Sec. 2.3-2.4).
+"""Training mixtures: one cluster held out (Sec. 2.2), mixed as FLAN mixes (Sec. 2.4).
 
 Training mixes every dataset outside the excluded clusters, examples-proportionally
 with rate min(n, 3000), n the dataset's train size after the 30k cut. Rates are

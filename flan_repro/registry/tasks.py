@@ -60,6 +60,7 @@ def build_task(entry: str, fmt: str = "instruction", shots: int = 0,
                num_templates: int | None = None, cfg: RegistryConfig | None = None) -> seqio.Task:
     cfg = cfg or current()
     spec = cfg.catalogue.dataset(entry)
+    ex_lib.check_shots(cfg, entry, shots)   # at registration, not when data is first read
     preprocessors = [seqio.preprocessors.tokenize, seqio.CacheDatasetPlaceholder(),
                      seqio.preprocessors.append_eos_after_trim]
     source = seqio.FunctionDataSource(_dataset_fn(entry, fmt, shots, num_templates),
@@ -80,12 +81,12 @@ def ensure_task(entry: str, fmt: str = "instruction", shots: int = 0,
 
 def variants(cfg: RegistryConfig):
     """Every task a name may denote: each entry in each training format, zero-shot and with
-    the recipe's most exemplars, and with each count of the template-count ablation (an
-    eval-only format such as shuffled_instruction is rendered by the evaluator, or made by
-    `ensure_task`)."""
+    the recipe's most exemplars (when it has a train split to draw them from), and with
+    each count of the template-count ablation (an eval-only format such as
+    shuffled_instruction is rendered by the evaluator, or made by `ensure_task`)."""
     cat = cfg.catalogue
-    for entry in cat.datasets:
-        for shots in (0, cat.recipe["max_shots"]):
+    for entry, spec in cat.datasets.items():
+        for shots in ((0, cat.recipe["max_shots"]) if spec.few_shot else (0,)):
             for fmt in FORMATS:
                 yield dict(entry=entry, fmt=fmt, shots=shots)
             for n in cat.template_count_ablation:

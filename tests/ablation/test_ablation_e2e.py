@@ -73,6 +73,7 @@ def test_report_rows_and_files(finished):
                 assert len(d["per_template"]) >= 7
     assert [p["value"] for p in s["paper"]["role_of_instructions"]["rows"]] == \
         [37.3, 46.6, 47.0, 55.2]
+    assert s["provenance"]["templates"]["set"] == "ours" and "nli" in s["provenance"]["command"]
     # every number with its interval and n; FLAN compared, paired, with every other row
     for r in s["rows"]:
         lo, hi = r["cluster_average_ci95"]

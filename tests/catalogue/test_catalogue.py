@@ -48,6 +48,20 @@ def test_paper_exclusion_rules():
     assert rcc in cat.excluded_clusters("commonsense")
     assert {"reading_comprehension", "commonsense"} <= set(cat.excluded_clusters(rcc))
     assert set(cat.excluded_clusters("sentiment")) == {"sentiment"}
+    # Sec. 2.2: reading comprehension and commonsense do not exclude each other
+    assert set(cat.excluded_clusters("reading_comprehension")) == {"reading_comprehension", rcc}
+    assert set(cat.excluded_clusters("commonsense")) == {"commonsense", rcc}
+
+
+def test_tfds_versions_are_flans_pins():
+    """A sample of the `tfds_name='NAME:VERSION'` pins of FLAN's flan/tasks.py (the 2021
+    paper's code; flan/v2 re-pins e.g. the GEM sets at 1.1.0)."""
+    pins = {"hellaswag": "0.0.1", "glue_mrpc": "1.0.0", "mnli_matched": "1.0.0",
+            "paws_wiki": "1.0.0", "common_gen": "1.0.0", "dart": "1.0.0",
+            "wiki_lingua_english_en": "1.1.0", "rte": "1.0.2", "openbookqa": "0.1.0",
+            "winogrande": "1.1.0", "yelp_polarity_reviews": "0.2.0", "drop": "2.0.0"}
+    cat = load()
+    assert {d: cat.datasets[d].tfds_version for d in pins} == pins
 
 
 def test_reported_datasets_match_the_paper():
@@ -96,7 +110,8 @@ def test_recipe_defaults_and_figure_clusters_are_read_from_yaml():
                           "max_shots": 16, "few_shot_input_budget": 960}
     assert cat.dataset("anli_r2").splits == {   # from `defaults:`
         "train": "train[:30000]", "validation": "validation[:200]", "test": "test"}
-    assert cat.role_of_instructions == ("nli", "reading_comprehension", "closed_book_qa")
+    assert cat.role_of_instructions == ("nli", "reading_comprehension", "closed_book_qa",
+                                        "translation")
     assert cat.dataset("quac").primary == "f1" and cat.dataset("trivia_qa").primary == "em"
 
 

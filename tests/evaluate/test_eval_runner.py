@@ -78,8 +78,8 @@ def test_files_keys_and_determinism(tmp_path, tiny_t5, toy_registry):
     assert set(cl["summary"]) == {"mean", "best_dev"} and g["files"]["cluster"]
 
 
-@pytest.mark.parametrize("entry", ["rte", "wsc273"])   # wsc273 has no train split: the
-def test_few_shot_prompts_never_contain_the_example(toy_registry, entry):  # pool is the test split
+@pytest.mark.parametrize("entry", ["rte", "winogrande"])   # wsc273 (no train split) is
+def test_few_shot_prompts_never_contain_the_example(toy_registry, entry):  # zero-shot only
     shots = 3
     k = dataset_eval.build_prompts(toy_registry, entry, "test", "instruction", shots, template=1)
     zero = dataset_eval.build_prompts(toy_registry, entry, "test", "instruction", 0, template=1)
@@ -131,3 +131,18 @@ def test_records_do_not_depend_on_batch_size(tmp_path, tiny_t5, toy_registry):
             {k: v for k, v in b.items() if k not in floats}
         assert a["option_logprobs"] == pytest.approx(b["option_logprobs"], abs=1e-4)
         assert a["confidence"] == pytest.approx(b["confidence"], abs=1e-5)
+
+
+def test_few_shot_rows_leave_out_datasets_without_a_train_split(tiny_t5, toy_registry):
+    """WSC273 has no train split: a k-shot row scores the cluster's other datasets and
+    names WSC273; asking for it explicitly at k > 0 is refused; zero-shot keeps it."""
+    r = runner.evaluate_cluster(tiny_t5, "coreference", "instruction", 2, None,
+                                registry=toy_registry, **FAST)
+    assert "wsc273" not in r["datasets"] and r["datasets"]
+    assert r["zero_shot_only"] == ["wsc273"]
+    with pytest.raises(ValueError, match="no train split"):
+        runner.evaluate_cluster(tiny_t5, "coreference", "instruction", 2, None,
+                                datasets=["wsc273"], registry=toy_registry, **FAST)
+    r0 = runner.evaluate_cluster(tiny_t5, "coreference", "instruction", 0, None,
+                                 datasets=["wsc273"], registry=toy_registry, **FAST)
+    assert r0["datasets"] == ["wsc273"] and r0["zero_shot_only"] == []

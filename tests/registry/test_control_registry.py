@@ -99,11 +99,12 @@ def test_batch_cache_key_follows_the_suite_and_its_files(control_registry, tmp_p
 
 
 def test_flan_registry_unchanged():
-    """FLAN's registry resolves its 938 task names (67 entries x 2 shot counts x 7
-    variants), none of them a control dataset or an eval-only format."""
+    """FLAN's registry resolves its 931 task names (67 entries x 2 shot counts x 7
+    variants, WSC273 zero-shot only), none of them a control dataset or an eval-only
+    format."""
     code = ("import flan_repro.registry.tasks as T; from flan_repro.registry import current; "
             "t=[T.task_name(**v) for v in T.variants(current())]; print(len(t)); "
             "print(sum('shuffled' in n or 'topic' in n for n in t))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
-    assert out == ["938", "0"]
+    assert out == ["931", "0"]
