@@ -15,6 +15,8 @@ import json
 import os
 from pathlib import Path
 
+from flan_repro.registry.config import add_source_arguments
+
 
 def add_arguments(p):
     p.add_argument("--checkpoint", action="append", required=True,
@@ -26,11 +28,7 @@ def add_arguments(p):
     p.add_argument("--datasets", default=None,
                    help="comma-separated subset of the cluster's reported datasets")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--data_dir", default="toy", help="toy | toy:SEED | jsonl:DIR | TFDS data dir")
-    p.add_argument("--templates", default=None,
-                   help="FLAN's flan/templates.py (or a FLAN checkout) to use instead of ours")
-    p.add_argument("--vocabulary", default="toy",
-                   help="toy | t5 | path to a SentencePiece model (must match the checkpoints)")
+    add_source_arguments(p)
     p.add_argument("--max_examples", type=int, default=None,
                    help="at most N examples per split and template (fast runs)")
     p.add_argument("--batch_size", type=int, default=16, help="examples per batch")

@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 
 from flan_repro.catalogue import DEFAULT_SUITE, EVAL_FORMATS
+from flan_repro.registry.config import add_source_arguments
 
 
 def add_arguments(p):
@@ -32,11 +33,7 @@ def add_arguments(p):
                    help="at most N examples per split and template (fast runs)")
     p.add_argument("--datasets", default=None,
                    help="comma-separated subset of the cluster's reported datasets")
-    p.add_argument("--data_dir", default="toy", help="toy | toy:SEED | jsonl:DIR | TFDS data dir")
-    p.add_argument("--templates", default=None,
-                   help="FLAN's flan/templates.py (or a FLAN checkout) to use instead of ours")
-    p.add_argument("--vocabulary", default="toy",
-                   help="toy | t5 | path to a SentencePiece model (must match the checkpoint)")
+    add_source_arguments(p)
     p.add_argument("--seed", type=int, default=0, help="template draws and few-shot exemplars")
     p.add_argument("--suite", default=DEFAULT_SUITE,
                    help="task suite the cluster belongs to: flan, or control (the positive "

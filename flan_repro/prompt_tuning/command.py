@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 
 from flan_repro.catalogue import DEFAULT_SUITE
+from flan_repro.registry.config import add_source_arguments
 
 DEFAULT_GIN = "gin/prompt_tuning/toy.gin"
 
@@ -39,11 +40,7 @@ def add_arguments(p):
     p.add_argument("--lr", type=float, default=None, help="learning rate")
     p.add_argument("--seed", type=int, default=None,
                    help="prompt init, training-example draw and batch order")
-    p.add_argument("--data_dir", default="toy", help="toy | toy:SEED | jsonl:DIR | TFDS data dir")
-    p.add_argument("--templates", default=None,
-                   help="FLAN's flan/templates.py (or a FLAN checkout) to use instead of ours")
-    p.add_argument("--vocabulary", default="toy",
-                   help="toy | t5 | path to a SentencePiece model (must match the checkpoint)")
+    add_source_arguments(p)
     p.add_argument("--suite", default=DEFAULT_SUITE, help="task suite: flan or control")
     p.add_argument("--max_examples", type=int, default=None,
                    help="evaluation: at most N examples per split and template")

@@ -84,6 +84,16 @@ def current() -> RegistryConfig:
     return _CURRENT[0]
 
 
+def add_source_arguments(p) -> None:
+    """The command-line flags that say where examples come from and how they are prompted
+    and tokenized, shared by the commands that evaluate a checkpoint."""
+    p.add_argument("--data_dir", default="toy", help="toy | toy:SEED | jsonl:DIR | TFDS data dir")
+    p.add_argument("--templates", default=None,
+                   help="FLAN's flan/templates.py (or a FLAN checkout) to use instead of ours")
+    p.add_argument("--vocabulary", default="toy",
+                   help="toy | t5 | path to a SentencePiece model (must match the checkpoint)")
+
+
 import gin  # noqa: E402  (gin is light; kept here to show what this block is for)
 
 
