@@ -164,7 +164,7 @@ def statistics(runs: list[PromptRun], results: dict[str, dict]) -> dict:
             metrics[name] = e["primary"]
             tables.setdefault(pr.row, {})[name] = bootstrap.table_from_records(
                 name, bootstrap.metric_combine(e["stat_metric"], e["primary"]),
-                [read_jsonl(e["examples"])])
+                [read_jsonl(pr.out / e["examples"])])
     an = bootstrap.Analysis(tables)
     names = list(metrics)
     rows = {row: {"datasets": {n: an.dataset(row, n).to_dict() for n in names},

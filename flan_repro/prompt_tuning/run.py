@@ -17,6 +17,7 @@ prompt-tuning number is comparable with the ablation's. Files in DIR:
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from pathlib import Path
 
@@ -54,10 +55,15 @@ def prompt_tune(checkpoint, dataset: str, out_dir: str | Path, recipe: PromptTun
         "final_loss": tuned.final_loss, "prompt": "prompt.npy",
         "entries": {name: {"primary": ev["primary"][name], "score": ev["scores"][name],
                            "stat_metric": ev["results"][name].get("stat_metric"),
-                           "file": ev["files"].get(name),
-                           "examples": ev["example_files"].get(name)}
+                           "file": _relative(ev["files"].get(name), out_dir),
+                           "examples": _relative(ev["example_files"].get(name), out_dir)}
                     for name in ev["datasets"]},
         "summary": ev["summary"],
     }
     write_json(Path(out_dir) / "results.json", results)
     return {**results, "elapsed_s": time.time() - t0}
+
+
+def _relative(path, out_dir) -> str | None:
+    """Paths in results.json are relative to DIR, so a moved run folder still reads."""
+    return None if path is None else os.path.relpath(path, out_dir)

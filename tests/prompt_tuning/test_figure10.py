@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,10 @@ def test_tiny_run_end_to_end(tmp_path):
     assert (tmp_path / "figure10.png").stat().st_size > 0
     assert all((Path(r["out"]) / "prompt.npy").exists() for r in data["runs"])
     assert figure10.figure10(run, tmp_path, settings, recipe) == text
+    # results.json names its files relative to its folder: a moved run reads back the same
+    moved = tmp_path.parent / (tmp_path.name + "_moved")
+    shutil.copytree(tmp_path, moved)
+    shutil.rmtree(tmp_path / "prompts")
+    table = [line for line in text.splitlines() if line.startswith("| rte")]
+    assert [line for line in figure10.figure10(run, moved, settings, recipe).splitlines()
+            if line.startswith("| rte")] == table
