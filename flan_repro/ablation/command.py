@@ -14,7 +14,8 @@ def add_arguments(p):
     p.add_argument("--cluster", required=True, help="held-out cluster, e.g. nli")
     p.add_argument("--profile", default="toy",
                    help="gin/ablation/<profile>.gin (toy, control, paper_t5_xl) or a .gin path")
-    p.add_argument("--shots", type=int, default=0, help="exemplars for the tuned rows")
+    p.add_argument("--shots", type=int, default=0, help="exemplars for the tuned variants, in tuning "
+                   "(the k-shot mixture: few-shot FLAN) and evaluation")
     p.add_argument("--out", default=None, help="output folder (default runs/ablation_<c>_<p>)")
     p.add_argument("--data_dir", default=None, help="toy | jsonl:DIR | TFDS data dir")
     p.add_argument("--seeds", type=int, default=1,

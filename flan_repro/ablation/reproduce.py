@@ -6,6 +6,9 @@
   FIGURE=5  every cluster held out in turn: base model vs instruction-tuned
   FIGURE=6  number of training clusters: 1..7 clusters in the paper's order, evaluated
             on NLI, closed-book QA and commonsense (held out from all of them)
+  FIGURE=9  few-shot FLAN: per held-out cluster, instruction-tuned and evaluated zero-shot
+            vs tuned and evaluated with k exemplars from train (k the recipe's max_shots),
+            with the spread over templates that exemplars shrink
   FIGURE=10 prompt tuning from the untuned base and from FLAN (the dataset's cluster
             held out), 32 examples and all, per SuperGLUE dataset (`figure10.py`)
 
@@ -28,7 +31,12 @@ from flan_repro.ablation.runner import Row, Stage
 from flan_repro.catalogue import FORMATS, load
 
 # the tuned variants each figure's per-cluster ablations train
-ABLATION_FORMATS = {"8": FORMATS, "5": ("instruction",)}
+ABLATION_FORMATS = {"8": FORMATS, "5": ("instruction",), "9": ("instruction",)}
+# Fig. 9's held-out clusters: our reading of the figure's bars, not checked against the
+# paper's text; k is the recipe's max_shots (16 exemplars within the 960-token input
+# budget), our reading of Sec. 4.4, also unverified.
+FIGURE9_CLUSTERS = ("nli", "reading_comprehension", "closed_book_qa", "commonsense",
+                    "coreference", "translation", "struct_to_text")
 
 
 def held_out_clusters(figure: str, run: RunConfig | None = None) -> tuple[str, ...]:
@@ -41,7 +49,17 @@ def held_out_clusters(figure: str, run: RunConfig | None = None) -> tuple[str, .
         datasets, _ = figure10.select_datasets(settings, cat)
         return tuple(dict.fromkeys(cat.dataset(d).cluster for d in datasets))
     return {"8": cat.role_of_instructions, "5": tuple(cat.clusters),
-            "6": tuple(cat.cluster_count_ablation["held_out"])}[figure]
+            "6": tuple(cat.cluster_count_ablation["held_out"]), "9": FIGURE9_CLUSTERS}[figure]
+
+
+def ablation_runs(figure: str, run: RunConfig) -> dict[str, tuple[str, int]]:
+    """A per-cluster figure's ablations, (held-out cluster, shots) by run name, which is
+    also the run's folder. Fig. 9: each cluster zero-shot and k-shot, in folders of their
+    own (each ablation writes one report)."""
+    if figure == "9":
+        k = run.registry.max_shots
+        return {f"{c}_{s}shot": (c, s) for c in held_out_clusters(figure) for s in (0, k)}
+    return {c: (c, 0) for c in held_out_clusters(figure)}
 
 
 def plan_figure6(run: RunConfig, out: Path) -> dict[str, list[Stage]]:
@@ -82,8 +100,8 @@ def plan(figure: str, run: RunConfig, out: Path) -> dict[str, list[Stage]]:
     if figure == "10":
         settings, recipe = figure10.load_settings(run.profile.name)
         return {"figure10": figure10.plan_figure10(run, settings, recipe, out)[1]}
-    return {c: runner.plan_ablation(c, run, 0, out / c, ABLATION_FORMATS[figure])
-            for c in held_out_clusters(figure)}
+    return {name: runner.plan_ablation(c, run, shots, out / name, ABLATION_FORMATS[figure])
+            for name, (c, shots) in ablation_runs(figure, run).items()}
 
 
 def plan_json(figure: str, run: RunConfig, out: Path) -> dict:
@@ -163,6 +181,29 @@ def figure6(run: RunConfig, out: Path) -> str:
     return _write(out, "figure6", lines)
 
 
+def figure9(run: RunConfig, out: Path) -> str:
+    from flan_repro.ablation.runner import run_ablation
+    k = run.registry.max_shots
+    sums = {name: run_ablation(c, run, shots, out / name, ABLATION_FORMATS["9"])
+            for name, (c, shots) in ablation_runs("9", run).items()}
+    lines = [f"The FLAN row (instruction-tuned, instruction prompts) tuned and evaluated "
+             f"zero-shot vs with {k} exemplars from train in tuning and evaluation; after "
+             f"the cluster average, the std over templates averaged over the cluster's "
+             f"datasets (the paper's Fig. 9: exemplars shrink it).", "",
+             f"| held-out cluster | zero-shot FLAN | few-shot FLAN ({k}-shot) |", "|---|---|---|"]
+    for c in held_out_clusters("9"):
+        cells = []
+        for shots in (0, k):
+            r = next(r for r in sums[f"{c}_{shots}shot"]["rows"]
+                     if (r["variant"], r["eval_format"]) == ("instruction", "instruction"))
+            spread = statistics.fmean(d["std_over_templates"] for d in r["datasets"].values())
+            left_out = f" (without {', '.join(r['zero_shot_only'])})" \
+                if r.get("zero_shot_only") else ""
+            cells.append(f"{r['cluster_average']:.1f} ± {spread:.1f}{left_out}")
+        lines.append(f"| {c} | " + " | ".join(cells) + " |")
+    return _write(out, "figure9", lines)
+
+
 def _write(out: Path, name: str, lines: list[str]) -> str:
     text = "\n".join(lines)
     out.mkdir(parents=True, exist_ok=True)
@@ -171,7 +212,7 @@ def _write(out: Path, name: str, lines: list[str]) -> str:
     return text
 
 
-FIGURES = {"8": figure8, "5": figure5, "6": figure6, "10": figure10.figure10}
+FIGURES = {"8": figure8, "5": figure5, "6": figure6, "9": figure9, "10": figure10.figure10}
 
 
 def add_arguments(p):
@@ -186,7 +227,7 @@ def add_arguments(p):
 
 
 def run(args) -> int:
-    """Reproduce one of the paper's figures (8, 5, 6 or 10) with a profile."""
+    """Reproduce one of the paper's figures (8, 5, 6, 9 or 10) with a profile."""
     if args.figure not in FIGURES:
         raise ValueError(f"unknown figure {args.figure!r}; valid: {', '.join(FIGURES)}")
     if args.json and not args.plan:

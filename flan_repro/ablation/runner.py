@@ -202,9 +202,15 @@ def evaluate_row(row_file: Path, checkpoint: str, cluster: str, fmt: str, shots:
     return keep
 
 
-def model_dir(out: Path, fmt: str, seed: int) -> Path:
-    """A tuned variant's folder; seed 0 keeps the single-seed layout (models/<format>)."""
-    return out / "models" / (fmt if seed == 0 else f"{fmt}_seed{seed}")
+def model_dir(out: Path, fmt: str, seed: int, shots: int = 0) -> Path:
+    """A tuned variant's folder; seed 0 keeps the single-seed layout (models/<format>).
+    A k-shot-tuned model (few-shot FLAN) has its own, models/<format>_<k>shot, so a k-shot
+    run in the same output folder never resumes or reuses a zero-shot-tuned model."""
+    return out / "models" / f"{fmt}{_shot_suffix(shots)}{_seed_suffix(seed)}"
+
+
+def _shot_suffix(shots: int) -> str:
+    return f"_{shots}shot" if shots else ""
 
 
 def _seed_suffix(seed: int) -> str:
@@ -231,6 +237,8 @@ def plan_ablation(cluster: str, run: RunConfig, shots: int, out: Path,
     seeds: each variant is tuned `seeds` times (`train.seed`: data order and dropout;
     the base model is shared) and every tuned row is evaluated per seed; the report
     averages the seeds and its intervals include their spread. The seen rows use seed 0.
+    shots k > 0: few-shot FLAN (Fig. 9), the variants are tuned on the k-shot mixture and
+    their rows evaluated k-shot; the base rows and seen rows are as at k = 0.
     """
     from flan_repro.registry.mixtures import MixtureName
     if seeds < 1:
@@ -238,12 +246,14 @@ def plan_ablation(cluster: str, run: RunConfig, shots: int, out: Path,
     prof = run.profile
     cat = load(prof.suite)
     base, stages = base_stages(run)
-    models = {(fmt, sd): model_dir(out, fmt, sd) for sd in range(seeds) for fmt in formats}
+    models = {(fmt, sd): model_dir(out, fmt, sd, shots)
+              for sd in range(seeds) for fmt in formats}
     for (fmt, sd), mdir in models.items():
         seed_note = f" (seed {sd})" if seeds > 1 else ""
-        mixture = str(MixtureName.held_out(cluster, fmt))
+        mixture = str(MixtureName.held_out(cluster, fmt, shots=shots))
         stages.append(Stage(
-            f"tune_{fmt}{_seed_suffix(sd)}", f"tune {fmt}{seed_note}",
+            f"tune_{fmt}{_shot_suffix(shots)}{_seed_suffix(sd)}",
+            f"tune {fmt}{f', {shots}-shot' if shots else ''}{seed_note}",
             lambda results, label, mdir=mdir, mixture=mixture, sd=sd: str(train_model(
                 mdir, mixture, prof.finetune_steps, run,
                 [f"train.init_from = '{base}'", f"train.seed = {sd}"], label)),

@@ -4,7 +4,9 @@ Training mixes every dataset outside the excluded clusters, examples-proportiona
 with rate min(n, 3000), n the dataset's train size after the 30k cut. Rates are
 computed from the source when the mixture is first used, not at registration.
 The clusters and datasets are those of the registry config's suite (`current().catalogue`);
-mixtures are made of training formats only.
+mixtures are made of training formats only. A k-shot mixture (few-shot FLAN, Fig. 9)
+renders each training example with k exemplars from train, as FLAN registers every
+mixture for every shot count (`few_shot.ShotConfig`).
 """
 from __future__ import annotations
 
@@ -29,21 +31,23 @@ class MixtureName:
     """A training mixture's name, built (`str`) and read back (`parse`) here only, so a
     name a stage writes into gin is the name the input pipeline registers:
 
-      flan_heldout_<cluster>_<format>[_<n>templates]  the training datasets outside the
-                                                      clusters excluded with `cluster`
-      flan_clusters<k>_<format>                       Fig. 6: the first k training clusters
+      flan_heldout_<cluster>_<format>[_<n>templates][_<k>shot]  the training datasets
+                                    outside the clusters excluded with `cluster`
+      flan_clusters<k>_<format>     Fig. 6: the first k training clusters
 
     Exactly one of `held_out_cluster` and `num_clusters` is set (use the constructors).
+    shots 0 (zero-shot tuning) adds nothing to the name, so every existing name stands.
     """
     fmt: str
     held_out_cluster: str | None = None
     num_templates: int | None = None      # held-out mixtures: the first n templates only
     num_clusters: int | None = None
+    shots: int = 0                        # held-out mixtures: exemplars per training example
 
     @classmethod
     def held_out(cls, cluster: str, fmt: str = "instruction",
-                 num_templates: int | None = None) -> MixtureName:
-        return cls(fmt, held_out_cluster=cluster, num_templates=num_templates)
+                 num_templates: int | None = None, shots: int = 0) -> MixtureName:
+        return cls(fmt, held_out_cluster=cluster, num_templates=num_templates, shots=shots)
 
     @classmethod
     def cluster_count(cls, k: int, fmt: str = "instruction") -> MixtureName:
@@ -53,22 +57,29 @@ class MixtureName:
         if self.num_clusters is not None:
             return f"flan_clusters{self.num_clusters}_{self.fmt}"
         return f"flan_heldout_{self.held_out_cluster}_{self.fmt}" + (
-            f"_{self.num_templates}templates" if self.num_templates else "")
+            f"_{self.num_templates}templates" if self.num_templates else "") + (
+            f"_{self.shots}shot" if self.shots else "")
 
     @classmethod
     def parse(cls, name: str) -> MixtureName | None:
         """The mixture `name` denotes; None for a name of neither pattern (a task's)."""
         fmts = "|".join(FORMATS)
-        m = re.fullmatch(rf"flan_heldout_(\w+?)_({fmts})(?:_(\d+)templates)?", name)
+        m = re.fullmatch(rf"flan_heldout_(\w+?)_({fmts})(?:_(\d+)templates)?(?:_(\d+)shot)?",
+                         name)
         if m:
-            return cls.held_out(m.group(1), m.group(2), int(m.group(3)) if m.group(3) else None)
+            return cls.held_out(m.group(1), m.group(2), int(m.group(3)) if m.group(3) else None,
+                                int(m.group(4) or 0))
         m = re.fullmatch(rf"flan_clusters(\d+)_({fmts})", name)
         return cls.cluster_count(int(m.group(1)), m.group(2)) if m else None
 
     def datasets(self) -> list[str]:
+        """k-shot: only datasets with a train split to draw exemplars from, as FLAN's
+        few-shot mixtures (every training dataset has one; the rule is kept explicit)."""
         if self.num_clusters is not None:
             return cluster_count_datasets(self.num_clusters)
-        return current().catalogue.train_datasets(self.held_out_cluster)
+        cat = current().catalogue
+        return [d for d in cat.train_datasets(self.held_out_cluster)
+                if not self.shots or cat.dataset(d).few_shot]
 
 
 def _add(name: str, entries: list[str], **task_kwargs) -> str:
@@ -84,7 +95,7 @@ def register(mixture: MixtureName) -> str:
     """Registers `mixture` (again, if it was: the registry config may have changed)."""
     current().catalogue.check_format(mixture.fmt, training=True)
     return _add(str(mixture), mixture.datasets(), fmt=mixture.fmt,
-                num_templates=mixture.num_templates)
+                num_templates=mixture.num_templates, shots=mixture.shots)
 
 
 def register_heldout(cluster: str, fmt: str = "instruction",
@@ -121,6 +132,6 @@ def ensure_registered(name: str) -> str:
     if register_named(name):
         return name
     raise ValueError(f"unknown mixture or task {name!r}: expected flan_heldout_<cluster>_<format>"
-                     f"[_<n>templates], flan_clusters<k>_<format>, or a task such as "
+                     f"[_<n>templates][_<k>shot], flan_clusters<k>_<format>, or a task such as "
                      f"flan_rte_instruction_0shot (see `flan-repro tasks`)")
 

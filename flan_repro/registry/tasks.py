@@ -79,14 +79,16 @@ def ensure_task(entry: str, fmt: str = "instruction", shots: int = 0,
     return name
 
 
-def variants(cfg: RegistryConfig):
+def variants(cfg: RegistryConfig, shot_counts: tuple[int, ...] | range | None = None):
     """Every task a name may denote: each entry in each training format, zero-shot and with
-    the recipe's most exemplars (when it has a train split to draw them from), and with
-    each count of the template-count ablation (an eval-only format such as
-    shuffled_instruction is rendered by the evaluator, or made by `ensure_task`)."""
+    the recipe's most exemplars (or each of `shot_counts`; when it has a train split to
+    draw them from), and with each count of the template-count ablation (an eval-only
+    format such as shuffled_instruction is rendered by the evaluator, or made by
+    `ensure_task`)."""
     cat = cfg.catalogue
+    shot_counts = (0, cat.recipe["max_shots"]) if shot_counts is None else shot_counts
     for entry, spec in cat.datasets.items():
-        for shots in ((0, cat.recipe["max_shots"]) if spec.few_shot else (0,)):
+        for shots in (shot_counts if spec.few_shot else (0,)):
             for fmt in FORMATS:
                 yield dict(entry=entry, fmt=fmt, shots=shots)
             for n in cat.template_count_ablation:
@@ -95,9 +97,10 @@ def variants(cfg: RegistryConfig):
 
 
 def register_named(name: str, cfg: RegistryConfig | None = None) -> bool:
-    """Registers the task `name` denotes (see `variants`); False when it denotes none."""
+    """Registers the task `name` denotes (see `variants`, with any shot count up to the
+    recipe's most: a k-shot mixture's tasks); False when it denotes none."""
     cfg = cfg or current()
-    for v in variants(cfg):
+    for v in variants(cfg, range(cfg.max_shots + 1)):
         if task_name(**v) == name:
             ensure_task(cfg=cfg, **v)
             return True

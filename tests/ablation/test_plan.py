@@ -93,6 +93,33 @@ def test_seeds_tune_and_evaluate_every_variant_per_seed(ci, tmp_path):
         plan_ablation("nli", ci, 0, tmp_path, seeds=0)
 
 
+def test_k_shot_tunes_on_the_k_shot_mixture_and_evaluates_k_shot(ci, tmp_path):
+    """Few-shot FLAN (Fig. 9): the tuned variants see exemplars in tuning as well as at
+    evaluation, in model folders of their own; k = 0 keeps today's mixtures and folders."""
+    out = tmp_path / "out"
+    zero = plan_ablation("nli", ci, 0, out)
+    two = plan_ablation("nli", ci, 2, out)
+    tune0 = {s.name: s for s in zero if s.mixture}
+    tune2 = {s.name: s for s in two if s.mixture}
+    assert tune0["tune_instruction"].mixture == "flan_heldout_nli_instruction"
+    assert tune0["tune_instruction"].done == out / "models/instruction/DONE"
+    assert tune2["tune_instruction_2shot"].mixture == "flan_heldout_nli_instruction_2shot"
+    assert tune2["tune_no_template_2shot"].mixture == "flan_heldout_nli_no_template_2shot"
+    assert tune2["tune_instruction_2shot"].label == "tune instruction, 2-shot"
+    dirs0 = {s.checkpoint for s in tune0.values()}
+    dirs2 = {s.checkpoint for s in tune2.values()}
+    assert len(dirs2) == len(tune2) and not dirs0 & dirs2
+    assert str(out / "models/instruction_2shot") in dirs2
+    tuned_evals = [s for s in two if s.row and s.row.train_format and not s.row.merged]
+    assert tuned_evals and all(s.row.shots == 2 and s.checkpoint in dirs2 for s in tuned_evals)
+    assert {s.done for s in tuned_evals}.isdisjoint({s.done for s in zero if s.row})
+    # the base rows and the seen rows do not depend on k
+    base = [s.name for s in two if s.row and s.row.train_format is None]
+    assert base == [s.name for s in zero if s.row and s.row.train_format is None]
+    seeds2 = plan_ablation("nli", ci, 2, out, seeds=2)
+    assert any(s.checkpoint == str(out / "models/instruction_2shot_seed1") for s in seeds2)
+
+
 def test_over_seeds_averages_per_template_and_keeps_every_seeds_records():
     from flan_repro.ablation.report import over_seeds
 

@@ -67,8 +67,33 @@ def test_plan_text_and_figure6_runs(cache, capsys, tmp_path):
 def test_json_without_plan_and_unknown_figure_are_user_errors(capsys):
     assert main(["reproduce", "--figure", "8", "--json"]) == 2
     assert "use it with --plan" in capsys.readouterr().err
-    assert main(["reproduce", "--figure", "9", "--plan"]) == 2
+    assert main(["reproduce", "--figure", "7", "--plan"]) == 2
     assert "valid: 8, 5, 6" in capsys.readouterr().err
+
+
+def test_figure9_plan_tunes_and_evaluates_flan_zero_shot_and_k_shot(cache, capsys, tmp_path):
+    """Few-shot FLAN: per held-out cluster, the instruction-tuned model tuned and evaluated
+    zero-shot, and tuned on the k-shot mixture and evaluated k-shot, k the recipe's most."""
+    from flan_repro.ablation.reproduce import FIGURE9_CLUSTERS
+    text, out = plan(capsys, tmp_path, "9", "--json")
+    p = json.loads(text)
+    k = 16
+    assert p["figure"] == "9" and p["clusters"] == list(FIGURE9_CLUSTERS)
+    assert [r["name"] for r in p["runs"]] == [f"{c}_{s}shot" for c in FIGURE9_CLUSTERS
+                                              for s in (0, k)]
+    for r in p["runs"]:
+        cluster, shots = r["name"].rsplit("_", 1)
+        shots = int(shots[:-len("shot")])
+        assert r["out"] == str(out / r["name"])
+        tuned = {s["mixture"]: s["checkpoint"] for s in r["stages"]
+                 if s["kind"] == "train" and s["stage"] != "base_model"}
+        suffix = f"_{k}shot" if shots else ""
+        assert tuned == {f"flan_heldout_{cluster}_instruction{suffix}":
+                         str(out / r["name"] / "models" / f"instruction{suffix}")}
+        flan = [s for s in r["stages"] if s["kind"] == "eval" and s["variant"] == "instruction"
+                and s["eval_format"] == "instruction"]
+        assert len(flan) == 1 and flan[0]["shots"] == shots
+    assert "flan_heldout_nli_instruction_16shot" in plan(capsys, tmp_path, "9")[0]
 
 
 def test_figure10_plan_tunes_one_flan_model_per_held_out_cluster(cache, capsys, tmp_path):
