@@ -277,7 +277,7 @@ class Scorer:
             mask[r, :len(x)] = True
         slots = max(map(len, ys))
         lt = bucket(max(len(t) for opts in ys for t in opts), MIN_TARGET_BUCKET)
-        dec_in, targets, weights = _teacher_forcing(
+        dec_in, targets, weights = teacher_forcing(
             [(r * slots + k, t) for r, opts in enumerate(ys) for k, t in enumerate(opts)],
             b * slots, lt)
         lp = np.asarray(_encdec_encode_once(
@@ -300,7 +300,7 @@ class Scorer:
         lt = bucket(max(len(t) for _, t in rows), MIN_TARGET_BUCKET)
         out = np.asarray(_prefix_lm_reuse(
             self.config, self.params, prefix, prefix_len, ex_index,
-            *_teacher_forcing(list(enumerate(t for _, t in rows)), len(ex_index), lt),
+            *teacher_forcing(list(enumerate(t for _, t in rows)), len(ex_index), lt),
             self.prompt))
         starts = np.cumsum([0] + [len(opts) for opts in ys])
         return [[out[s + k, :len(t)] for k, t in enumerate(opts)]
@@ -326,7 +326,7 @@ class Scorer:
         for r, x in enumerate(xs):
             inputs[r, :len(x)] = x
             mask[r, :len(x)] = True
-        dec_in, targets, weights = _teacher_forcing(enumerate(ys), n, lt)
+        dec_in, targets, weights = teacher_forcing(enumerate(ys), n, lt)
         lp = np.asarray(_encdec_pairs(self.config, self.params, inputs, mask, dec_in, targets,
                                       weights, self.prompt))
         return [lp[r, :len(t)] for r, t in enumerate(ys)]
@@ -347,7 +347,7 @@ class Scorer:
         return [lp[r, len(x):len(x) + len(t)] for r, (x, t) in enumerate(zip(xs, ys))]
 
 
-def _teacher_forcing(rows, n, lt):
+def teacher_forcing(rows, n, lt):
     """[(row, option tokens)] -> decoder inputs (shifted right), targets, weights [n, lt];
     rows not listed are padding (zero weights)."""
     dec_in, targets = np.zeros((n, lt), np.int32), np.zeros((n, lt), np.int32)

@@ -38,12 +38,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from flan_repro.evaluate.scoring import EOS_ID
 from flan_repro.model import loading
 from flan_repro.model.decoder_only import prefix_lm_features
 
 log = logging.getLogger(__name__)
 
-EOS_ID = 1
 FIRST_PIECE = 3          # after pad (0), EOS (1) and UNK (2)
 INITS = ("vocab", "uniform")
 OPTIMIZERS = ("adafactor", "adam")
@@ -111,7 +111,7 @@ def tokenize(examples: list[dict], vocab, max_input_length: int, max_target_leng
 def feature_arrays(model_type: str, pairs) -> dict[str, np.ndarray]:
     """All examples as one padded batch of the model's features (one shape: one compile).
     Encoder-decoder: EncDecFeatureConverter names; prefix LM: `prefix_lm_features`."""
-    from flan_repro.evaluate.scoring import bucket
+    from flan_repro.evaluate.scoring import bucket, teacher_forcing
     lin = bucket(max(len(x) for x, _ in pairs))
     lt = bucket(max(len(t) for _, t in pairs))
     if model_type == "prefix_lm":
@@ -119,17 +119,12 @@ def feature_arrays(model_type: str, pairs) -> dict[str, np.ndarray]:
         keys = ("decoder_input_tokens", "decoder_target_tokens", "decoder_loss_weights",
                 "decoder_causal_attention")
         return {k: np.stack([r[k] for r in rows]) for k in keys}
-    n = len(pairs)
-    out = dict(encoder_input_tokens=np.zeros((n, lin), np.int32),
-               decoder_input_tokens=np.zeros((n, lt), np.int32),
-               decoder_target_tokens=np.zeros((n, lt), np.int32),
-               decoder_loss_weights=np.zeros((n, lt), np.float32))
-    for r, (x, t) in enumerate(pairs):
-        out["encoder_input_tokens"][r, :len(x)] = x
-        out["decoder_target_tokens"][r, :len(t)] = t
-        out["decoder_input_tokens"][r, 1:len(t)] = t[:-1]
-        out["decoder_loss_weights"][r, :len(t)] = 1.0
-    return out
+    inputs = np.zeros((len(pairs), lin), np.int32)
+    for r, (x, _) in enumerate(pairs):
+        inputs[r, :len(x)] = x
+    dec_in, targets, weights = teacher_forcing(enumerate(t for _, t in pairs), len(pairs), lt)
+    return dict(encoder_input_tokens=inputs, decoder_input_tokens=dec_in,
+                decoder_target_tokens=targets, decoder_loss_weights=weights)
 
 
 def batch_indices(num_examples: int, batch_size: int, seed: int, step: int) -> np.ndarray:

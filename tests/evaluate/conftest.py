@@ -1,6 +1,5 @@
 """Fixtures of the evaluator tests: one tiny random T5 (shared, so jit caches are reused)
 and the small toy registry (restored afterwards)."""
-import dataclasses
 import os
 import sys
 
@@ -64,23 +63,9 @@ def toy_registry():
 
 
 def _write_model_dir(path, config, params, cls_name):
-    """One of our model dirs as `train` leaves it: config.gin + an orbax step."""
-    import jax
-    import jax.numpy as jnp
-    from flan_repro.train.checkpoints import Checkpointer
-    module = "t5" if cls_name == "T5Config" else "decoder_only"
-    bindings = "\n".join(f"{cls_name}.{f.name} = {getattr(config, f.name)!r}"
-                         for f in dataclasses.fields(config))
-    path.mkdir(parents=True)
-    (path / "config.gin").write_text(
-        f"import flan_repro.model.{module}\nimport flan_repro.train.trainer\n{bindings}\n"
-        f"train.model_config = @{cls_name}()\ntrain.train_steps = 3\n")
-    state = {"step": jnp.int32(3), "params": jax.tree_util.tree_map(jnp.asarray, params),
-             "opt_state": {}}
-    c = Checkpointer(path / "checkpoints")
-    c.save(3, state, {"step": 3})
-    c.close()
-    return path
+    from model_testlib import write_model_dir
+    assert type(config).__name__ == cls_name
+    return write_model_dir(path, config, params)
 
 
 @pytest.fixture(scope="session")

@@ -58,3 +58,26 @@ def random_params(config, seed=0):
         return (rng.randn(*shape) / np.sqrt(fan_in)).astype(np.float32)
 
     return jax.tree_util.tree_map_with_path(gen, params_lib.param_shapes(config))
+
+
+def write_model_dir(path, config, params, step=3):
+    """Writes one of our model dirs as `train` leaves it: config.gin + an orbax step."""
+    import dataclasses
+
+    import jax
+    import jax.numpy as jnp
+    from flan_repro.train.checkpoints import Checkpointer
+    cls_name = type(config).__name__
+    module = "t5" if cls_name == "T5Config" else "decoder_only"
+    bindings = "\n".join(f"{cls_name}.{f.name} = {getattr(config, f.name)!r}"
+                         for f in dataclasses.fields(config))
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "config.gin").write_text(
+        f"import flan_repro.model.{module}\nimport flan_repro.train.trainer\n{bindings}\n"
+        f"train.model_config = @{cls_name}()\ntrain.train_steps = {step}\n")
+    state = {"step": jnp.int32(step), "params": jax.tree_util.tree_map(jnp.asarray, params),
+             "opt_state": {}}
+    c = Checkpointer(path / "checkpoints")
+    c.save(step, state, {"step": step})
+    c.close()
+    return path

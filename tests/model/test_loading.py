@@ -10,7 +10,7 @@ import pytest
 
 from flan_repro.model import hf_import, loading as ck, t5, t5x_import
 from flan_repro.model.decoder_only import DecoderOnly, DecoderOnlyConfig
-from model_testlib import SMALL, random_params
+from model_testlib import SMALL, random_params, write_model_dir
 
 CFG = t5.T5Config(**SMALL, num_encoder_layers=1, num_decoder_layers=1, dropout_rate=0.0)
 
@@ -41,19 +41,8 @@ def test_missing_checkpoints_name_the_path(tmp_path):
 
 def test_model_dir_roundtrip_keeps_the_callers_gin(tmp_path, tiny_t5):
     import gin
-    import jax.numpy as jnp
-    from flan_repro.train.checkpoints import Checkpointer
     config, params = tiny_t5
-    bindings = "\n".join(f"T5Config.{f.name} = {getattr(config, f.name)!r}"
-                         for f in dataclasses.fields(config))
-    (tmp_path / "config.gin").write_text(
-        "import flan_repro.model.t5\nimport flan_repro.train.trainer\n"
-        f"{bindings}\ntrain.model_config = @T5Config()\ntrain.train_steps = 3\n")
-    state = {"step": jnp.int32(3), "params": jax.tree_util.tree_map(jnp.asarray, params),
-             "opt_state": {}}
-    c = Checkpointer(tmp_path / "checkpoints")
-    c.save(3, state, {"step": 3})
-    c.close()
+    write_model_dir(tmp_path, config, params)
 
     gin.clear_config()
     gin.bind_parameter("flan_repro.model.t5.T5Config.d_model", 999)   # the caller's binding
