@@ -35,6 +35,9 @@ class AblationProfile:
     eval_max_examples: int | None = 50      # per split and template; None = all
     eval_max_dev_examples: int | None = None  # dev split (best-dev choice); None = as above
     baseline_few_shot: int = 2              # shots of the untuned base model's few-shot row
+    # how the untuned base model is prompted: `baseline`, the paper's continuation prompts
+    # for a plain LM (Sec. 4; FLAN's baseline_templates.py), or any eval format to compare
+    base_eval_format: str = "baseline"
     # seen rows: datasets of one training cluster first, so related datasets share the
     # exposure (each of FLAN's ~50 training datasets gets ~2% of the steps)
     seen_datasets: tuple = ("sst2", "imdb_reviews", "yelp_polarity_reviews", "ag_news_subset",

@@ -1,4 +1,5 @@
-"""What produced a report: template set, data source, checkpoints, code version, command.
+"""What produced a report: template sets (instructions, and the untuned base model's
+baseline prompts), data source, checkpoints, code version, command.
 
 The `instruction` rows mean our templates unless `--templates` named FLAN's file, and
 a number means little without the data and checkpoints behind it; every `summary.json`
@@ -43,6 +44,22 @@ def template_set(templates: str | None, suite: str) -> dict:
     return {"set": "flan templates.py", "path": str(p), "sha256": _sha256([p])}
 
 
+def baseline_template_set(baseline_templates: str | None, suite: str) -> dict:
+    """Which continuation prompts the `baseline` rows (the untuned base model) used,
+    resolved as `prompts.templates.load_baseline` resolves `--baseline_templates`: ours
+    (the suite's YAML) or FLAN's `flan/baseline_templates.py` (answer words always ours)."""
+    from flan_repro.catalogue import suite_dir
+    from flan_repro.prompts.templates import BASELINE_FILE
+    ours = suite_dir(suite) / BASELINE_FILE
+    if baseline_templates is None:
+        return {"set": "ours", "path": str(ours), "sha256": _sha256([ours])}
+    p = Path(baseline_templates)
+    if p.is_dir():
+        p = p / "flan" / "baseline_templates.py"
+    return {"set": "flan baseline_templates.py", "path": str(p), "sha256": _sha256([p]),
+            "answer_words": str(ours)}
+
+
 def git_state(root: Path = ROOT) -> dict:
     """The project's commit and whether tracked files differ from it; "unknown" when
     `root` is not a git checkout or git is missing."""
@@ -63,6 +80,8 @@ def of_run(registry, base: str, tuned: list[str], argv: list[str] | None = None)
     """The provenance block of a summary. registry: the run's `RegistryConfig`; base: the
     base checkpoint; tuned: the tuned model dirs; argv: the command line (sys.argv)."""
     return {"templates": template_set(registry.templates, registry.suite),
+            "baseline_templates": baseline_template_set(registry.baseline_templates,
+                                                        registry.suite),
             "data_dir": registry.data_dir, "suite": registry.suite,
             "vocabulary": registry.vocabulary,
             "checkpoints": {"base": base, "tuned": list(tuned)},
@@ -81,6 +100,8 @@ def markdown_lines(p: dict | None) -> list[str]:
         f"{g['commit']}{' (uncommitted changes)' if g['dirty'] else ''}"
     return lines + [
         f"- templates: {t['set']}, `{t['path']}` (sha256 `{t['sha256']}`)",
+        *([f"- baseline prompts (untuned base rows): {b['set']}, `{b['path']}` (sha256 "
+           f"`{b['sha256']}`)"] if (b := p.get("baseline_templates")) else []),
         f"- data: `{p['data_dir']}` (suite `{p['suite']}`, vocabulary `{p['vocabulary']}`)",
         f"- base checkpoint: `{p['checkpoints']['base']}`",
         "- tuned models: " + (", ".join(f"`{m}`" for m in p["checkpoints"]["tuned"]) or "none"),

@@ -223,6 +223,18 @@ def paper_lines(s: dict, main: list[dict]) -> list[str]:
     return lines
 
 
+def _base_prompt_lines(main: list[dict]) -> list[str]:
+    """Says how the untuned base rows were prompted (the paper: continuation prompts)."""
+    fmt = next((r["eval_format"] for r in main if r["train_format"] is None), None)
+    if fmt is None:
+        return []
+    how = ("text a plain LM would continue, no instruction and no options list, each option "
+           "scored as the continuation (how the paper prompts its untuned model; the prompt "
+           "set is under Provenance)." if fmt == "baseline" else
+           "the profile's `base_eval_format`, not the paper's continuation prompts.")
+    return [f"The untuned base rows use `{fmt}` prompts: {how}", ""]
+
+
 def markdown(s: dict) -> str:
     cat = load(s.get("suite", DEFAULT_SUITE))
     main = [r for r in s["rows"] if not r["variant"].startswith("seen_")]
@@ -237,6 +249,7 @@ def markdown(s: dict) -> str:
              "interval in brackets (bootstrap over the test examples; `n` examples per "
              "template); `avg` is the cluster average, `best-dev` the average when each "
              "dataset uses the template that was best on its dev split.", "",
+             *_base_prompt_lines(main),
              "| row | train format | eval prompts | shots | " + " | ".join(names) +
              " | avg | best-dev |",
              "|" + "---|" * (len(names) + 6)]

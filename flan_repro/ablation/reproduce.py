@@ -32,11 +32,6 @@ from flan_repro.catalogue import FORMATS, load
 
 # the tuned variants each figure's per-cluster ablations train
 ABLATION_FORMATS = {"8": FORMATS, "5": ("instruction",), "9": ("instruction",)}
-# Fig. 9's held-out clusters: our reading of the figure's bars, not checked against the
-# paper's text; k is the recipe's max_shots (16 exemplars within the 960-token input
-# budget), our reading of Sec. 4.4, also unverified.
-FIGURE9_CLUSTERS = ("nli", "reading_comprehension", "closed_book_qa", "commonsense",
-                    "coreference", "translation", "struct_to_text")
 
 
 def held_out_clusters(figure: str, run: RunConfig | None = None) -> tuple[str, ...]:
@@ -49,7 +44,7 @@ def held_out_clusters(figure: str, run: RunConfig | None = None) -> tuple[str, .
         datasets, _ = figure10.select_datasets(settings, cat)
         return tuple(dict.fromkeys(cat.dataset(d).cluster for d in datasets))
     return {"8": cat.role_of_instructions, "5": tuple(cat.clusters),
-            "6": tuple(cat.cluster_count_ablation["held_out"]), "9": FIGURE9_CLUSTERS}[figure]
+            "6": tuple(cat.cluster_count_ablation["held_out"]), "9": cat.few_shot_exemplars}[figure]
 
 
 def ablation_runs(figure: str, run: RunConfig) -> dict[str, tuple[str, int]]:

@@ -8,7 +8,9 @@ the report, and an interrupted run resumes, losing at most one checkpoint interv
               steps, seed and example order, only the prompt differs;
   3. eval     held-out datasets with instructions (the dataset-name model also with
               dataset-name prompts: the paper's four Fig. 8 rows), the untuned base
-              model zero- and few-shot, and `seen` rows on a few training datasets;
+              model zero- and few-shot (with the profile's `base_eval_format`: by
+              default `baseline`, the continuation prompts the paper gives an untuned
+              LM), and `seen` rows on a few training datasets;
   4. report   report.md / report.csv / summary.json / figures (ablation.report).
 
 `plan_ablation` lists the stages before anything runs, as data (`Stage`): the run prints
@@ -261,13 +263,14 @@ def plan_ablation(cluster: str, run: RunConfig, shots: int, out: Path,
             mixture=mixture))
 
     rows = out / "eval" / "rows"
+    base_fmt = cat.check_format(prof.base_eval_format)
     for shot_count, name in ((0, "base"), (prof.baseline_few_shot, "base_few_shot")):
-        row_file = rows / f"{name}.json"
+        row_file = rows / f"{name}_{base_fmt}.json"
         stages.append(Stage(
-            f"eval_{name}", f"eval base model, {shot_count}-shot",
+            f"eval_{name}", f"eval base model, {base_fmt} prompts, {shot_count}-shot",
             lambda results, label, f=row_file, s=shot_count, n=name: evaluate_row(
-                f, base, cluster, "instruction", s, out / "eval" / n, run),
-            done=row_file, row=Row(name, None, "instruction", shot_count), checkpoint=base))
+                f, base, cluster, base_fmt, s, out / "eval" / n, run),
+            done=row_file, row=Row(name, None, base_fmt, shot_count), checkpoint=base))
     for sd in range(seeds):
         for model_fmt, train_fmt, eval_fmt in TUNED_ROWS:
             if model_fmt not in formats:
@@ -286,9 +289,9 @@ def plan_ablation(cluster: str, run: RunConfig, shots: int, out: Path,
     # seen rows: the tuned models (seed 0) and, for the calibration study, the base model
     for fmt in (*formats, "base"):
         checkpoint = base if fmt == "base" else str(models[fmt, 0])
-        eval_fmt = "instruction" if fmt == "base" else fmt
+        eval_fmt = base_fmt if fmt == "base" else fmt
         for d in seen_datasets(prof, cluster):
-            row_file = rows / f"seen_{fmt}_{d}.json"
+            row_file = rows / f"seen_{fmt}{'_' + base_fmt if fmt == 'base' else ''}_{d}.json"
             stages.append(Stage(
                 f"seen_{fmt}_{d}", f"eval {fmt} model on seen {d}",
                 lambda results, label, f=row_file, c=checkpoint, e=eval_fmt, fmt=fmt, d=d:

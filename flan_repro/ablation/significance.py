@@ -134,10 +134,11 @@ def calibration_of_run(out: Path, rows: list[dict], records: RunRecords | None =
             continue
         if r["variant"].startswith("seen_"):
             group, name = "seen", r["variant"][len("seen_"):]
-        elif r["eval_format"] == "instruction" or r["eval_format"] == r["train_format"]:
+        elif r["train_format"] is None or r["eval_format"] in ("instruction", r["train_format"]):
+            # the untuned base model under whatever prompts the profile gives it (baseline)
             group = "held_out"
-            name = r["variant"] if r["eval_format"] == "instruction" else \
-                f"{r['variant']}/{r['eval_format']}"
+            name = r["variant"] if r["train_format"] is None or r["eval_format"] == "instruction" \
+                else f"{r['variant']}/{r['eval_format']}"
         else:
             continue
         for d, v in r["datasets"].items():

@@ -88,9 +88,17 @@ def sentiment140(ex, spec):
 
 
 # --------------------------------------------------------------------- multiple choice
-@converter("copa", fields=("premise", "question", *CHOICE))
+# FLAN's untuned-LM prompt for COPA continues the premise itself, its final period
+# replaced by a connective (FLAN's preprocessing names it `glm_premise`).
+COPA_CONNECTIVE = {"cause": " because", "effect": " so"}
+
+
+@converter("copa", fields=("premise", "question", "glm_premise", *CHOICE))
 def copa(ex, spec):
+    premise = ex["premise"].strip()
+    glm_premise = premise[:-1] if premise.endswith(".") else premise
     return {"premise": ex["premise"], "question": ex["question"],
+            "glm_premise": glm_premise + COPA_CONNECTIVE[ex["question"]],
             **_choose([ex["choice1"], ex["choice2"]], ex["label"])}
 
 

@@ -18,10 +18,11 @@ import yaml
 # The three prompt formats of the paper's Sec. 4.3 ablation: one parameter, three values.
 # These are the formats a model is tuned with (one training mixture each).
 FORMATS = ("instruction", "no_template", "dataset_name")
-# Formats a tuned model can also be evaluated with, never trained on: the instruction-tuned
+# Formats a model can also be evaluated with, never trained on: the instruction-tuned
 # model under an instruction taken from another task (Webson & Pavlick 2022's negative
-# control; `prompts/formats.py` says how it is rendered).
-EVAL_FORMATS = FORMATS + ("shuffled_instruction",)
+# control), and `baseline`, the continuation prompts the paper gives the untuned LM
+# (GPT-3 style; `prompts/formats.py` says how each is rendered).
+EVAL_FORMATS = FORMATS + ("shuffled_instruction", "baseline")
 
 # Task suites: "flan" is `tasks/` (FLAN's clusters and datasets); every other suite is a
 # folder `tasks/<suite>/` with the same files (clusters.yaml, catalogue.yaml, templates/),
@@ -129,6 +130,7 @@ class Catalogue:
     cluster_count_ablation: Mapping
     template_count_ablation: tuple[int, ...]
     role_of_instructions: tuple[str, ...] = ()   # Fig. 8's held-out clusters
+    few_shot_exemplars: tuple[str, ...] = ()     # Fig. 9's held-out clusters
     suite: str = DEFAULT_SUITE
 
     # ---------------------------------------------------------------- lookups
@@ -317,7 +319,8 @@ def load(suite: str = DEFAULT_SUITE) -> Catalogue:
                                       _as_tuple(raw.get("also_excludes")), reported, members)
     where = f"{label}/clusters.yaml"
     _check_keys("section", cl, ("clusters", "recipe", "cluster_count_ablation",
-                                "template_count_ablation", "role_of_instructions"), where)
+                                "template_count_ablation", "role_of_instructions",
+                                "few_shot_exemplars"), where)
     # the Fig. 6, Fig. 8 and template-count ablations are FLAN's; another suite may omit them
     fig6 = cl.get("cluster_count_ablation", {"order": [], "groups": {}})
     _cluster_list(fig6.get("held_out", []), raw_clusters, f"{where}, cluster_count_ablation")
@@ -328,4 +331,7 @@ def load(suite: str = DEFAULT_SUITE) -> Catalogue:
                      template_count_ablation=_as_tuple(cl.get("template_count_ablation")),
                      role_of_instructions=_cluster_list(
                          fig8, raw_clusters, f"{where}, role_of_instructions"),
+                     few_shot_exemplars=_cluster_list(
+                         cl.get("few_shot_exemplars", {}).get("held_out", []), raw_clusters,
+                         f"{where}, few_shot_exemplars"),
                      suite=suite)

@@ -15,7 +15,7 @@ import json
 import os
 from pathlib import Path
 
-from flan_repro.registry.config import add_source_arguments
+from flan_repro.registry.config import add_source_arguments, source_overrides
 
 
 def add_arguments(p):
@@ -60,7 +60,7 @@ def run(args) -> int:
     from flan_repro.evaluate import calibration_study
     from flan_repro.evaluate.runner import evaluate_cluster, write_json
     from flan_repro.registry import configure
-    cfg = configure(data_dir=args.data_dir, templates=args.templates, vocabulary=args.vocabulary)
+    cfg = configure(**source_overrides(args))
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()] \
         if args.datasets else None
     out = Path(args.out)

@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 
 from flan_repro.catalogue import DEFAULT_SUITE, EVAL_FORMATS
-from flan_repro.registry.config import add_source_arguments
+from flan_repro.registry.config import add_source_arguments, source_overrides
 
 
 def add_arguments(p):
@@ -64,8 +64,7 @@ def run(args) -> int:
     check_checkpoint(args.checkpoint)          # a typo fails here, before any data work
     from flan_repro.registry import configure
     from flan_repro.evaluate.runner import evaluate_cluster
-    cfg = configure(data_dir=args.data_dir, templates=args.templates, seed=args.seed,
-                    vocabulary=args.vocabulary, suite=args.suite)
+    cfg = configure(**source_overrides(args), seed=args.seed, suite=args.suite)
     out = Path(args.out) if args.out else default_out(args.checkpoint)
     datasets = [d.strip() for d in args.datasets.split(",") if d.strip()] \
         if args.datasets else None

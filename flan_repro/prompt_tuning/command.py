@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 
 from flan_repro.catalogue import DEFAULT_SUITE
-from flan_repro.registry.config import add_source_arguments
+from flan_repro.registry.config import add_source_arguments, source_overrides
 
 DEFAULT_GIN = "gin/prompt_tuning/toy.gin"
 
@@ -62,8 +62,7 @@ def run(args) -> int:
                                  **{k: v for k, v in flags.items() if v is not None})
     if args.train_examples is not None:
         recipe = dataclasses.replace(recipe, train_examples=_examples(args.train_examples))
-    cfg = configure(data_dir=args.data_dir, templates=args.templates,
-                    vocabulary=args.vocabulary, suite=args.suite)
+    cfg = configure(**source_overrides(args), suite=args.suite)
     cfg.catalogue.dataset(args.dataset)        # an unknown name fails before the model loads
     out = prompt_tune(args.checkpoint, args.dataset, args.out, recipe, registry=cfg,
                       max_examples=args.max_examples, batch_size=args.batch_size,

@@ -10,6 +10,12 @@ the same fields, the same target, the same example order.
                         with this example's content and options: Webson & Pavlick's
                         (2022) negative control, the instruction-tuned model given an
                         instruction that does not describe the task.
+  baseline              (evaluation only) the untuned LM's prompt: text it would continue,
+                        no instruction and no options block (the paper scores its base
+                        LM with GPT-3-style prompts, FLAN's baseline_templates.py). Each
+                        option of a classification example is scored as the continuation:
+                        the target pattern filled with that option (and, for fixed
+                        options, its answer word `{glm_answer}`, e.g. "true" / "false").
 
 shuffled_instruction, precisely (the `Donor` is chosen by `registry.examples`, seeded by
 (seed, dataset, split, example index) like the instruction format's template draw): a
@@ -84,17 +90,45 @@ def shuffled_fields(spec, fields: Mapping, donor: Donor) -> dict:
     return {**with_options(donor.fields), **content, **options}
 
 
+def baseline_fields(spec, fields: Mapping, words: Sequence[str], label: int | None = None
+                    ) -> dict:
+    """The fields a baseline prompt is filled with for one label (None: the gold one):
+    that option as the target field and its answer word as `glm_answer`."""
+    out = dict(fields)
+    if label is not None:
+        out[spec.target] = fields["options"][label]
+    if words:
+        out["glm_answer"] = words[int(fields["label"]) if label is None else label]
+    return out
+
+
 def render(spec, fields: Mapping, fmt: str, *, templates: Sequence[Template] = (),
            template_index: int | None = None, rng: random.Random | None = None,
-           display_name: str = "", donor: Donor | None = None) -> dict:
+           display_name: str = "", donor: Donor | None = None,
+           baseline: tuple[Template, Sequence[str]] | None = None) -> dict:
     """Renders one converted example: {'inputs', 'targets', 'template'} (and 'donor',
-    `<dataset>:<template index>`, for shuffled_instruction).
+    `<dataset>:<template index>`, for shuffled_instruction; 'options', the scored
+    continuations, for a baseline classification example).
 
     template_index None with fmt 'instruction' draws a template from `rng`;
-    shuffled_instruction needs the `donor` (module docstring).
+    shuffled_instruction needs the `donor` and baseline the dataset's (template, answer
+    words) (module docstring).
     """
     fields = with_options(fields)
     target_text = str(fields[spec.target])
+    if fmt == "baseline":
+        if baseline is None:
+            raise ValueError(f"dataset {spec.name!r}: the baseline format needs its baseline "
+                             f"prompt")
+        t, words = baseline
+        where = f"baseline prompt {spec.templates!r}"
+        gold = baseline_fields(spec, fields, words)
+        out = {"inputs": fill(t.input, gold, where), "targets": fill(t.target, gold, where),
+               "template": -1}
+        if spec.classification:
+            out["options"] = [fill(t.target, baseline_fields(spec, fields, words, i), where)
+                              for i in range(len(fields["options"]))]
+        return out
     if fmt == "shuffled_instruction":
         if donor is None:
             raise ValueError(f"dataset {spec.name!r}: shuffled_instruction needs a donor "

@@ -1,4 +1,6 @@
-"""Instruction templates as data: ours (tasks/templates/*.yaml) or FLAN's own file.
+"""Instruction templates as data: ours (tasks/templates/*.yaml) or FLAN's own file; and
+the untuned LM's continuation prompts (tasks/baseline_templates.yaml, or FLAN's
+flan/baseline_templates.py).
 
 Another task suite keeps its templates in its own folder, in the same format
 (`tasks/<suite>/templates/*.yaml`, e.g. the positive control's); a dataset's templates
@@ -114,6 +116,66 @@ def _load_flan_patterns(path: Path) -> Mapping[str, tuple[Template, ...]]:
         # the target pattern once it knows the dataset's target field.
         out[key] = tuple(Template(str(i), str(t)) for i, t in pairs)
     return out
+
+
+# ------------------------------------------------------------------ baseline prompts
+@dataclasses.dataclass(frozen=True)
+class BaselineSet:
+    """The untuned LM's continuation prompts (the `baseline` format): per template key,
+    its (input, target) patterns, of which the first is scored, and the words a plain LM
+    continues with for each label of a fixed-option dataset (`{glm_answer}`)."""
+    templates: Mapping[str, tuple[Template, ...]]
+    answer_words: Mapping[str, tuple[str, ...]]
+
+
+BASELINE_FILE = "baseline_templates.yaml"
+
+
+@functools.lru_cache(maxsize=8)
+def load_baseline(path: str | None = None, suite: str = DEFAULT_SUITE) -> BaselineSet:
+    """Ours (the suite's `baseline_templates.yaml`), or FLAN's `flan/baseline_templates.py`
+    (a file, or a checkout holding it), read as data like `load_all` reads templates.py.
+    FLAN's file names `{glm_answer}` without saying which words fill it: the answer words
+    always come from the suite's YAML, so both sets score the same continuations."""
+    ours_file = suite_dir(suite) / BASELINE_FILE
+    if not ours_file.exists():
+        raise FileNotFoundError(f"suite {suite!r} has no {BASELINE_FILE} ({ours_file}): the "
+                                f"baseline format needs one continuation prompt per dataset")
+    with open(ours_file) as fh:
+        data = yaml.safe_load(fh) or {}
+    words = {k: tuple(str(w) for w in v) for k, v in (data.get("answer_words") or {}).items()}
+    if path is None:
+        table = {}
+        for key, items in (data.get("templates") or {}).items():
+            try:
+                table[key] = tuple(Template(str(t["input"]), str(t["target"])) for t in items)
+            except (KeyError, TypeError) as e:
+                raise ValueError(f"{ours_file}, key {key!r}: each template needs 'input' and "
+                                 f"'target' ({e})") from None
+        return BaselineSet(table, words)
+    p = Path(path)
+    if p.is_dir() and (p / "flan" / "baseline_templates.py").exists():
+        p = p / "flan" / "baseline_templates.py"   # a checkout of google-research/FLAN
+    if not p.is_file():
+        raise FileNotFoundError(f"--baseline_templates {path}: no such file. Point it at "
+                                f"FLAN's flan/baseline_templates.py (or a FLAN checkout).")
+    return BaselineSet(_load_flan_patterns(p), words)
+
+
+def baseline_for(spec, path: str | None = None) -> tuple[Template, tuple[str, ...]]:
+    """A dataset's scored baseline prompt (the first of its key: FLAN's file lists a
+    translation's reverse direction second) and its answer words (() when none)."""
+    bs = load_baseline(path, spec.suite)
+    if spec.templates not in bs.templates:
+        raise UnknownNameError("baseline template key", spec.templates, bs.templates,
+                               hint=f"(dataset {spec.name!r}; baseline prompts from "
+                                    f"{path or suite_dir(spec.suite) / BASELINE_FILE})")
+    words = bs.answer_words.get(spec.templates, ())
+    if words and spec.fixed_options and len(words) != len(spec.fixed_options):
+        raise ValueError(f"{BASELINE_FILE}: answer_words[{spec.templates!r}] has {len(words)} "
+                         f"words but dataset {spec.name!r} has {len(spec.fixed_options)} "
+                         f"options {list(spec.fixed_options)}")
+    return bs.templates[spec.templates][0], words
 
 
 def templates_for(spec, path: str | None = None, num_templates: int | None = None

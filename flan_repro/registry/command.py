@@ -4,6 +4,7 @@
   flan-repro tasks --dataset rte --format instruction --split test --show 3 [--shots 2] [--json]
   flan-repro tasks --stats --cluster nli --format instruction
   flan-repro tasks --suite control --dataset animal_or_sport --format shuffled_instruction
+  flan-repro tasks --dataset copa --format baseline --split test     # the untuned LM's prompts
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import json
 import sys
 
 from flan_repro.catalogue import DEFAULT_SUITE, EVAL_FORMATS, load
+from flan_repro.registry.config import add_source_arguments, source_overrides
 
 
 def add_arguments(p):
@@ -24,9 +26,7 @@ def add_arguments(p):
     p.add_argument("--template", type=int, default=None, help="fix one template index")
     p.add_argument("--stats", action="store_true", help="training mixture composition")
     p.add_argument("--cluster", help="held-out cluster for --stats")
-    p.add_argument("--data_dir", default="toy", help="toy | toy:SEED | jsonl:DIR | TFDS data dir")
-    p.add_argument("--templates", default=None,
-                   help="FLAN's flan/templates.py (or a FLAN checkout) to use instead of ours")
+    add_source_arguments(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--suite", default=DEFAULT_SUITE,
                    help="task suite: flan (tasks/) or control (tasks/control/, the positive "
@@ -81,8 +81,7 @@ def mixture_stats(cluster: str, fmt: str) -> list[dict]:
 
 def run(args) -> int:
     from flan_repro.registry import configure
-    cat = configure(data_dir=args.data_dir, templates=args.templates, seed=args.seed,
-                    suite=args.suite).catalogue
+    cat = configure(**source_overrides(args), seed=args.seed, suite=args.suite).catalogue
     if args.stats:
         if not args.cluster:
             raise ValueError("--stats needs --cluster (one of " + ", ".join(cat.clusters) + ")")

@@ -21,6 +21,8 @@ import functools
 class RegistryConfig:
     data_dir: str | None = "toy"      # toy | toy:SEED | jsonl:DIR | TFDS data dir
     templates: str | None = None      # None: ours; or FLAN's flan/templates.py
+    # the `baseline` format's prompts. None: ours; or FLAN's flan/baseline_templates.py
+    baseline_templates: str | None = None
     vocabulary: str = "toy"           # toy | t5 | path to a SentencePiece model
     seed: int = 0                     # template draws and few-shot exemplars
     few_shot_budget: int | None = None   # None: the suite's recipe.few_shot_input_budget
@@ -90,8 +92,17 @@ def add_source_arguments(p) -> None:
     p.add_argument("--data_dir", default="toy", help="toy | toy:SEED | jsonl:DIR | TFDS data dir")
     p.add_argument("--templates", default=None,
                    help="FLAN's flan/templates.py (or a FLAN checkout) to use instead of ours")
+    p.add_argument("--baseline_templates", default=None,
+                   help="FLAN's flan/baseline_templates.py (or a FLAN checkout) for the "
+                        "baseline format, instead of ours")
     p.add_argument("--vocabulary", default="toy",
                    help="toy | t5 | path to a SentencePiece model (must match the checkpoint)")
+
+
+def source_overrides(args) -> dict:
+    """The RegistryConfig fields `add_source_arguments` set, from parsed arguments."""
+    return {k: getattr(args, k) for k in ("data_dir", "templates", "baseline_templates",
+                                          "vocabulary")}
 
 
 import gin  # noqa: E402  (gin is light; kept here to show what this block is for)
@@ -100,7 +111,7 @@ import gin  # noqa: E402  (gin is light; kept here to show what this block is fo
 @gin.configurable("registry")
 def configure_from_gin(data_dir=None, templates=None, vocabulary=None, seed=None,
                        few_shot_budget=None, toy_train_size=None, toy_eval_size=None,
-                       suite=None):
+                       suite=None, baseline_templates=None):
     """Applies `registry.*` gin bindings, e.g. `registry.toy_train_size = 50`."""
     given = {k: v for k, v in locals().items() if v is not None}
     return configure(**given) if given else current()

@@ -77,11 +77,12 @@ def pick_donor(cfg: RegistryConfig, donors: list[str], split: str, index: int, r
     return donor
 
 
-def _render_one(cfg, spec, fields, fmt, templates, template_index, rng, donor=None):
+def _render_one(cfg, spec, fields, fmt, templates, template_index, rng, donor=None,
+                baseline=None):
     cat = cfg.catalogue
     return formats.render(spec, fields, fmt, templates=templates, template_index=template_index,
                           rng=rng, display_name=cat.clusters[spec.cluster].display_name,
-                          donor=donor)
+                          donor=donor, baseline=baseline)
 
 
 def render_split(cfg: RegistryConfig, entry: str, split: str, *, fmt: str = "instruction",
@@ -91,7 +92,7 @@ def render_split(cfg: RegistryConfig, entry: str, split: str, *, fmt: str = "ins
 
     template None (instruction format): each example draws one of the first
     `num_templates` templates. shuffled_instruction: each example draws a donor
-    (`pick_donor`). Few-shot exemplars come from the train split only (`check_shots`),
+    (`pick_donor`). baseline: the dataset's continuation prompt (`tmpl.baseline_for`). Few-shot exemplars come from the train split only (`check_shots`),
     never the example itself, rendered with the query's template (or donor), and are
     pruned to `cfg.input_budget` tokens. An example whose rendered target is empty (an
     inverted template over an empty field, e.g. OpenBookQA's `fact1`) is dropped, as
@@ -109,6 +110,10 @@ def render_split(cfg: RegistryConfig, entry: str, split: str, *, fmt: str = "ins
     donors = shuffled_donors(cfg, entry) if fmt == "shuffled_instruction" else None
     if templates and rows:
         tmpl.validate(spec, templates, formats.with_options(rows[0][1]))
+    baseline = tmpl.baseline_for(spec, cfg.baseline_templates) if fmt == "baseline" else None
+    if baseline and rows:
+        tmpl.validate(spec, baseline[:1],
+                      formats.baseline_fields(spec, formats.with_options(rows[0][1]), baseline[1]))
     try:
         pool = converted(cfg, entry, "train") if shots else ()
     except DataNotFoundError as e:
@@ -121,7 +126,7 @@ def render_split(cfg: RegistryConfig, entry: str, split: str, *, fmt: str = "ins
     for i, (raw, fields) in enumerate(rows):
         rng = formats.stable_rng(cfg.seed, entry, split, i)
         donor = pick_donor(cfg, donors, split, i, rng) if donors else None
-        rec = _render_one(cfg, spec, fields, fmt, templates, template, rng, donor)
+        rec = _render_one(cfg, spec, fields, fmt, templates, template, rng, donor, baseline)
         if not rec["targets"].strip():
             continue
         kept = 0
@@ -132,13 +137,15 @@ def render_split(cfg: RegistryConfig, entry: str, split: str, *, fmt: str = "ins
                 if (split == "train" and j == i) or pool[j][0] == raw:
                     continue   # never the example itself (train: training prompts)
                 ex = _render_one(cfg, spec, pool[j][1], fmt, templates,
-                                 rec["template"] if fmt == "instruction" else None, rng, donor)
+                                 rec["template"] if fmt == "instruction" else None, rng, donor,
+                                 baseline)
                 if ex["inputs"] != rec["inputs"] and ex["targets"].strip():
                     exemplars.append(ex)
             rec["inputs"], kept = formats.few_shot(rec, exemplars[:shots], count,
                                                    cfg.input_budget)
+        options = rec.pop("options", None) or list(fields.get("options", []))
         rec.update(idx=i, shots=kept, label=int(fields.get("label", -1)),
-                   options=list(fields.get("options", [])) if spec.classification else [],
+                   options=options if spec.classification else [],
                    answers=[str(a) for a in fields.get("answers", [])] or [rec["targets"]])
         if "idx/question" in fields:
             rec["group"] = int(fields["idx/question"])

@@ -55,7 +55,7 @@ def test_report_rows_and_files(finished):
     s = json.loads((out / "summary.json").read_text())
     assert s["cluster"] == "nli" and s["profile"] == "ci" and s["wall_seconds"] > 0
     kinds = {(r["variant"], r["train_format"], r["eval_format"], r["shots"]) for r in s["rows"]}
-    assert {("base", None, "instruction", 0), ("base_few_shot", None, "instruction", 2),
+    assert {("base", None, "baseline", 0), ("base_few_shot", None, "baseline", 2),
             ("no_template", "no_template", "instruction", 0),
             ("dataset_name", "dataset_name", "instruction", 0),
             ("dataset_name", "dataset_name", "dataset_name", 0),
@@ -74,6 +74,7 @@ def test_report_rows_and_files(finished):
     assert [p["value"] for p in s["paper"]["role_of_instructions"]["rows"]] == \
         [37.3, 46.6, 47.0, 55.2]
     assert s["provenance"]["templates"]["set"] == "ours" and "nli" in s["provenance"]["command"]
+    assert s["provenance"]["baseline_templates"]["set"] == "ours"
     # every number with its interval and n; FLAN compared, paired, with every other row
     for r in s["rows"]:
         lo, hi = r["cluster_average_ci95"]
@@ -82,7 +83,7 @@ def test_report_rows_and_files(finished):
             assert d["ci95"][0] <= d["mean_over_templates"] <= d["ci95"][1] and d["n"] > 0
             assert all((out / f).exists() for f in d["examples_files"])
     others = {(c["b"]["variant"], c["b"]["eval_format"]) for c in s["comparisons"]}
-    assert others == {("base", "instruction"), ("no_template", "instruction"),
+    assert others == {("base", "baseline"), ("no_template", "instruction"),
                       ("dataset_name", "instruction"), ("dataset_name", "dataset_name"),
                       ("instruction", "shuffled_instruction")}
     for c in s["comparisons"]:
@@ -94,6 +95,7 @@ def test_report_rows_and_files(finished):
     assert (out / "figures/calibration_nli_seen.png").exists()
     md = (out / "report.md").read_text()
     assert "FLAN (instructions)" in md and "55.2" in md and "Is the difference real?" in md
+    assert "The untuned base rows use `baseline` prompts" in md and "baseline prompts (" in md
     csv_lines = (out / "report.csv").read_text().splitlines()
     assert len(csv_lines) > 6 * 5
 

@@ -42,7 +42,8 @@ def test_plan_lists_every_stage_with_its_steps(ci, tmp_path):
     rows = [s.row for s in stages if s.row]
     assert len(rows) == 2 + len(TUNED_EVALS) + 4 and sum(r.merged for r in rows) == 4
     assert Row("no_template", "no_template", "instruction", 0) in rows
-    assert Row("base_few_shot", None, "instruction", prof.baseline_few_shot) in rows
+    # the untuned base model gets the paper's continuation prompts, zero- and few-shot
+    assert Row("base_few_shot", None, "baseline", prof.baseline_few_shot) in rows
 
 
 def test_stages_whose_outputs_exist_are_cached(ci, tmp_path):
@@ -51,7 +52,7 @@ def test_stages_whose_outputs_exist_are_cached(ci, tmp_path):
     (out / "models" / "no_template" / "DONE").write_text("{}")
     (out / "models" / "instruction" / "checkpoints").mkdir(parents=True)   # started only
     (out / "eval" / "rows").mkdir(parents=True)
-    (out / "eval" / "rows" / "base.json").write_text("{}")
+    (out / "eval" / "rows" / "base_baseline.json").write_text("{}")
     stages = plan_ablation("nli", ci, 0, out)
     assert [s.name for s in stages if s.cached] == ["tune_no_template", "eval_base"]
     marked = [line for line in format_plan(stages) if line.endswith("  cached")]
@@ -88,7 +89,7 @@ def test_seeds_tune_and_evaluate_every_variant_per_seed(ci, tmp_path):
             by_row.setdefault(s.row, []).append(s.name)
     assert by_row[Row("instruction", "instruction", "instruction", 0)] == [
         "eval_instruction__eval_instruction", "eval_instruction__eval_instruction_seed1"]
-    assert by_row[Row("base", None, "instruction", 0)] == ["eval_base"]
+    assert by_row[Row("base", None, "baseline", 0)] == ["eval_base"]
     with pytest.raises(ValueError, match="seeds must be at least 1"):
         plan_ablation("nli", ci, 0, tmp_path, seeds=0)
 

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from flan_repro.ablation import runner
+from flan_repro.catalogue import load
 from flan_repro.cli import main
 
 FIG8 = ["nli", "reading_comprehension", "closed_book_qa", "translation"]
@@ -42,7 +43,7 @@ def test_figure8_plan_holds_out_four_clusters_with_every_fig8_row(cache, capsys,
             assert evals[train_fmt, train_fmt, eval_fmt, 0] == \
                 str(out / cluster / "models" / train_fmt)
         base = r["stages"][0]
-        assert base["stage"] == "base_model" and evals["base", None, "instruction", 0] == \
+        assert base["stage"] == "base_model" and evals["base", None, "baseline", 0] == \
             base["checkpoint"]
         assert r["stages"][-1]["kind"] == "report"
         assert not any(s["cached"] for s in r["stages"])
@@ -74,7 +75,7 @@ def test_json_without_plan_and_unknown_figure_are_user_errors(capsys):
 def test_figure9_plan_tunes_and_evaluates_flan_zero_shot_and_k_shot(cache, capsys, tmp_path):
     """Few-shot FLAN: per held-out cluster, the instruction-tuned model tuned and evaluated
     zero-shot, and tuned on the k-shot mixture and evaluated k-shot, k the recipe's most."""
-    from flan_repro.ablation.reproduce import FIGURE9_CLUSTERS
+    FIGURE9_CLUSTERS = load().few_shot_exemplars
     text, out = plan(capsys, tmp_path, "9", "--json")
     p = json.loads(text)
     k = 16

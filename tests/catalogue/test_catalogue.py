@@ -112,6 +112,9 @@ def test_recipe_defaults_and_figure_clusters_are_read_from_yaml():
         "train": "train[:30000]", "validation": "validation[:200]", "test": "test"}
     assert cat.role_of_instructions == ("nli", "reading_comprehension", "closed_book_qa",
                                         "translation")
+    assert cat.few_shot_exemplars == ("nli", "reading_comprehension", "closed_book_qa",
+                                      "commonsense", "coreference", "translation",
+                                      "struct_to_text")
     assert cat.dataset("quac").primary == "f1" and cat.dataset("trivia_qa").primary == "em"
 
 

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-if _REPO not in sys.path:
-    sys.path.insert(0, _REPO)
+for _p in (_REPO, os.path.join(_REPO, "tests", "model")):   # flan_repro, model_testlib
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
 
 TINY = dict(vocab_size=2176, d_model=32, d_ff=64, num_heads=2, d_kv=16, dropout_rate=0.0)
 

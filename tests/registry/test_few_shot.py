@@ -29,7 +29,7 @@ def rendered_sources(monkeypatch, entry: str, split: str, fmt: str, shots: int):
     return recs, calls
 
 
-@pytest.mark.parametrize("fmt", ["instruction", "no_template"])
+@pytest.mark.parametrize("fmt", ["instruction", "no_template", "baseline"])
 def test_no_k_shot_prompt_holds_another_example_of_the_evaluated_split(monkeypatch, fmt):
     cat = load()
     checked = 0
