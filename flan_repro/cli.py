@@ -23,7 +23,7 @@ COMMANDS = {
     "prompt-tune": "flan_repro.prompt_tuning.command",
 }
 # commands that take free-form `--gin.NAME=VALUE` arguments
-PASSTHROUGH = {"train"}
+PASSTHROUGH = {"train", "ablation", "reproduce"}
 
 
 VERBOSE_HELP = "also print the libraries' logs (TensorFlow, XLA, absl, SentencePiece)"

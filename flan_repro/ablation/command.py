@@ -1,11 +1,15 @@
 """Run FLAN's instruction ablation for one held-out cluster, end to end.
 
   flan-repro ablation --cluster nli [--profile toy] [--shots 0] [--seeds 1] [--out DIR]
-      [--data_dir ...]
+      [--data_dir ...] [--gin.BASE_CHECKPOINT=...] [--dry_run] [--distributed]
 
 Trains the instruction, no-template and dataset-name variants with the cluster held
 out (from a shared base model), evaluates them and writes OUT/report.md, report.csv,
 summary.json and figures/. Re-running skips finished stages.
+
+`--gin.NAME=VALUE` binds the profile's gin: its REQUIRED macros (the paper profiles'
+`BASE_CHECKPOINT`) or an `AblationProfile.*` field. `--dry_run` prints the plan (stages,
+steps, mixtures, evaluations, mesh, memory per device) and reads no data or weights.
 """
 from __future__ import annotations
 
@@ -21,12 +25,36 @@ def add_arguments(p):
     p.add_argument("--seeds", type=int, default=1,
                    help="tune every variant with this many seeds (data order, dropout); the "
                         "report averages them and its intervals include their spread")
+    p.add_argument("--dry_run", action="store_true",
+                   help="print the plan (stages, mixtures, evaluations, mesh, memory per "
+                        "device) and run nothing; no data or weights are read")
+    p.add_argument("--device_memory", default=None,
+                   help="with --dry_run: the device memory the stages must fit, e.g. 32GiB")
+    p.add_argument("--device_kind", default=None,
+                   help="with --dry_run: a device whose memory the stages must fit "
+                        "(tpu_v4, tpu_v5e, a100_80gb, ...)")
+    p.add_argument("--distributed", action="store_true",
+                   help="call jax.distributed.initialize() first (every worker of a TPU pod "
+                        "slice runs the same command)")
 
 
-def run(args) -> int:
+def run(args, unknown=()) -> int:
+    from pathlib import Path
+    from flan_repro.ablation.profile import RunConfig, profile_bindings
+    run_config = RunConfig.load(args.profile, args.data_dir, profile_bindings(unknown))
+    if args.dry_run:
+        from flan_repro.ablation import dry_run
+        out = Path(args.out or f"runs/ablation_{args.cluster}_{run_config.profile.name}")
+        print(dry_run.plan_text(args.cluster, run_config, args.shots, out, args.seeds,
+                                args.device_memory, args.device_kind))
+        return 0
+    if args.device_memory or args.device_kind:
+        raise ValueError("--device_memory and --device_kind size the --dry_run's memory "
+                         "table: add --dry_run")
+    if args.distributed:
+        import jax
+        jax.distributed.initialize()
     from flan_repro.ablation import report, runner
-    from flan_repro.ablation.profile import RunConfig
-    s = runner.run_ablation(args.cluster, RunConfig.load(args.profile, args.data_dir),
-                            args.shots, args.out, seeds=args.seeds)
+    s = runner.run_ablation(args.cluster, run_config, args.shots, args.out, seeds=args.seeds)
     print(report.markdown(s))
     return 0

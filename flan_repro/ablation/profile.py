@@ -7,6 +7,10 @@ gin/train/) are not profiles: they configure one training run, a profile a whole
 
 `RunConfig` is what a run reads, handed to the runner as one value: the profile and the
 registry settings built from it (data source, vocabulary, templates, suite, sizes).
+
+What only the user can know (where the paper profiles' base checkpoint lies) is a
+REQUIRED macro of the profile (`BASE_CHECKPOINT = %gin.REQUIRED`), given on the command
+line as `--gin.BASE_CHECKPOINT=...`; a profile left with one fails on load, naming it.
 """
 from __future__ import annotations
 
@@ -61,10 +65,12 @@ class RunConfig:
     registry: RegistryConfig
 
     @classmethod
-    def load(cls, profile: str, data_dir: str | None = None) -> RunConfig:
+    def load(cls, profile: str, data_dir: str | None = None,
+             bindings: list[str] = ()) -> RunConfig:
         """The profile `profile` (a name or a .gin path) with its registry settings;
-        `data_dir` replaces the profile's data source (toy | jsonl:DIR | TFDS data dir)."""
-        prof = load_profile(profile)
+        `data_dir` replaces the profile's data source (toy | jsonl:DIR | TFDS data dir);
+        `bindings` (gin lines) are parsed after the profile's file."""
+        prof = load_profile(profile, bindings)
         overrides = dict(prof.registry)
         if data_dir:
             overrides["data_dir"] = data_dir
@@ -92,7 +98,38 @@ def profile_path(profile: str) -> Path:
     return path
 
 
-def load_profile(profile: str) -> AblationProfile:
+# what a profile's REQUIRED field is, and an example value, for the error that asks for it
+REQUIRED_HINTS = {"base_checkpoint": "the base model to tune: hf:DIR, t5x:DIR or a model dir"}
+REQUIRED_EXAMPLES = {"base_checkpoint": "hf:/path/to/t5-v1_1-xl"}
+
+
+def load_profile(profile: str, bindings: list[str] = ()) -> AblationProfile:
     from flan_repro import gin_config
-    with gin_config.gin_scope([str(profile_path(profile))], []):
-        return AblationProfile()
+    with gin_config.gin_scope([str(profile_path(profile))], list(bindings)):
+        prof = AblationProfile()
+        # gin hands a macro left at %gin.REQUIRED through as its sentinel: name the macro
+        missing = [(f.name, str(gin.query_parameter(f"AblationProfile.{f.name}")))
+                   for f in dataclasses.fields(prof) if getattr(prof, f.name) is gin.REQUIRED]
+    if missing:
+        field, ref = missing[0]
+        name = ref[1:] if ref.startswith("%") and ref != "%gin.REQUIRED" \
+            else f"AblationProfile.{field}"
+        example = REQUIRED_EXAMPLES.get(field, "VALUE")
+        raise ValueError(f"profile {profile} needs {name} ({REQUIRED_HINTS.get(field, field)}): "
+                         f"pass --gin.{name}=\"'{example}'\" (make: {name}={example})")
+    return prof
+
+
+def profile_bindings(unknown: list[str]) -> list[str]:
+    """The `--gin.NAME=VALUE` arguments as gin lines; only the profile's own names: a
+    trainer binding here would be parsed and then ignored by every training stage (their
+    gin is the profile's `train_gin`)."""
+    from flan_repro.gin_config import gin_bindings
+    for arg in unknown:
+        name = arg[len("--gin."):].partition("=")[0] if arg.startswith("--gin.") else ""
+        if not name or ("." in name and not name.startswith("AblationProfile.")):
+            raise ValueError(f"unrecognized argument {arg!r}: expected --gin.NAME=VALUE "
+                             f"for the profile's macros (e.g. --gin.BASE_CHECKPOINT=...) or "
+                             f"AblationProfile fields; trainer settings go in the profile's "
+                             f"train_gin")
+    return gin_bindings(list(unknown))

@@ -13,6 +13,7 @@
             held out), 32 examples and all, per SuperGLUE dataset (`figure10.py`)
 
   flan-repro reproduce --figure 8 [--profile toy] [--out DIR] [--plan [--json]]
+      [--gin.BASE_CHECKPOINT=...]   (the paper profiles' base model)
 
 `--plan` prints the run set (held-out clusters, stages, variants, formats, shots, the
 checkpoint each stage writes or scores, what is cached) and runs nothing; it is built by
@@ -26,7 +27,7 @@ import statistics
 from pathlib import Path
 
 from flan_repro.ablation import figure10, runner
-from flan_repro.ablation.profile import RunConfig
+from flan_repro.ablation.profile import RunConfig, profile_bindings
 from flan_repro.ablation.runner import Row, Stage
 from flan_repro.catalogue import FORMATS, load
 
@@ -221,13 +222,14 @@ def add_arguments(p):
     p.add_argument("--json", action="store_true", help="with --plan: print it as JSON")
 
 
-def run(args) -> int:
-    """Reproduce one of the paper's figures (8, 5, 6, 9 or 10) with a profile."""
+def run(args, unknown=()) -> int:
+    """Reproduce one of the paper's figures (8, 5, 6, 9 or 10) with a profile; `unknown`:
+    the profile's `--gin.NAME=VALUE` bindings (the paper profiles' BASE_CHECKPOINT)."""
     if args.figure not in FIGURES:
         raise ValueError(f"unknown figure {args.figure!r}; valid: {', '.join(FIGURES)}")
     if args.json and not args.plan:
         raise ValueError("--json prints the plan: use it with --plan")
-    run = RunConfig.load(args.profile)
+    run = RunConfig.load(args.profile, bindings=profile_bindings(unknown))
     out = Path(args.out or f"runs/figure{args.figure}_{run.profile.name}")
     if args.plan:
         print(json.dumps(plan_json(args.figure, run, out), indent=1) if args.json

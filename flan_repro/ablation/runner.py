@@ -80,6 +80,8 @@ class Stage:
     row: Row | None = None     # evaluation stages
     checkpoint: str | None = None   # the model a training stage writes or an eval scores
     mixture: str | None = None      # what a training stage trains on
+    bindings: tuple = ()            # a training stage's gin beyond the profile's (the dry run)
+    datasets: tuple = ()            # what an evaluation stage scores
 
     @property
     def cached(self) -> bool:
@@ -116,14 +118,28 @@ def train_model(model_dir: Path, mixture: str, steps: int, run: RunConfig,
         return model_dir
     if current() != run.registry:
         raise RuntimeError("the registry is not this run's: call runner.prepare(run) first")
-    with gin_config.gin_scope(list(run.profile.train_gin), [
-            f"MODEL_DIR = '{model_dir}'", f"MIXTURE = '{mixture}'", f"TRAIN_STEPS = {steps}",
-            *bindings]):
+    with gin_config.gin_scope(list(run.profile.train_gin),
+                              training_bindings(model_dir, mixture, steps, bindings)):
         result = trainer.train(progress_label=label)
     if result.stopped_by_signal:
         raise KeyboardInterrupt(f"stopped by signal while training {model_dir}")
     done.write_text(json.dumps({"step": result.step, "loss": result.final_loss}))
     return model_dir
+
+
+def training_bindings(model_dir: Path, mixture: str, steps: int,
+                      bindings: list[str] = ()) -> list[str]:
+    """A training stage's gin bindings on top of the profile's trainer gin (the run and
+    the dry run parse the same)."""
+    return [f"MODEL_DIR = '{model_dir}'", f"MIXTURE = '{mixture}'", f"TRAIN_STEPS = {steps}",
+            *bindings]
+
+
+def pretrain_bindings(prof: AblationProfile) -> list[str]:
+    """The toy pretraining run's own lengths and batch (span corruption, not the recipe's)."""
+    return [f"train.inputs_length = {prof.pretrain_inputs_length}",
+            f"train.targets_length = {prof.pretrain_targets_length}",
+            f"train.batch_size = {prof.pretrain_batch_size}"]
 
 
 def _train_bindings(train_gin: tuple) -> str:
@@ -158,10 +174,8 @@ def base_model(run: RunConfig, label: str = "") -> str:
     if prof.base_checkpoint:
         return prof.base_checkpoint
     model_dir = toy_base_dir(run)
-    train_model(model_dir, pretraining.TASK, prof.pretrain_steps, run, [
-        f"train.inputs_length = {prof.pretrain_inputs_length}",
-        f"train.targets_length = {prof.pretrain_targets_length}",
-        f"train.batch_size = {prof.pretrain_batch_size}"], label=label)
+    train_model(model_dir, pretraining.TASK, prof.pretrain_steps, run, pretrain_bindings(prof),
+                label=label)
     return str(model_dir)
 
 
@@ -222,6 +236,7 @@ def _seed_suffix(seed: int) -> str:
 def base_stages(run: RunConfig) -> tuple[str, list[Stage]]:
     """The base checkpoint and the stage that pretrains it: none when the profile names
     a checkpoint, else the cached toy pretraining run (shared by every plan)."""
+    from flan_repro.registry import pretraining
     prof = run.profile
     if prof.base_checkpoint:
         return prof.base_checkpoint, []
@@ -229,7 +244,8 @@ def base_stages(run: RunConfig) -> tuple[str, list[Stage]]:
     return str(base_dir), [Stage("base_model", "pretrain base model",
                                  lambda results, label: base_model(run, label),
                                  done=base_dir / "DONE", steps=prof.pretrain_steps,
-                                 checkpoint=str(base_dir))]
+                                 checkpoint=str(base_dir), mixture=pretraining.TASK,
+                                 bindings=tuple(pretrain_bindings(prof)))]
 
 
 def plan_ablation(cluster: str, run: RunConfig, shots: int, out: Path,
@@ -253,14 +269,14 @@ def plan_ablation(cluster: str, run: RunConfig, shots: int, out: Path,
     for (fmt, sd), mdir in models.items():
         seed_note = f" (seed {sd})" if seeds > 1 else ""
         mixture = str(MixtureName.held_out(cluster, fmt, shots=shots))
+        bindings = (f"train.init_from = '{base}'", f"train.seed = {sd}")
         stages.append(Stage(
             f"tune_{fmt}{_shot_suffix(shots)}{_seed_suffix(sd)}",
             f"tune {fmt}{f', {shots}-shot' if shots else ''}{seed_note}",
-            lambda results, label, mdir=mdir, mixture=mixture, sd=sd: str(train_model(
-                mdir, mixture, prof.finetune_steps, run,
-                [f"train.init_from = '{base}'", f"train.seed = {sd}"], label)),
+            lambda results, label, mdir=mdir, mixture=mixture, b=bindings: str(train_model(
+                mdir, mixture, prof.finetune_steps, run, list(b), label)),
             done=mdir / "DONE", steps=prof.finetune_steps, checkpoint=str(mdir),
-            mixture=mixture))
+            mixture=mixture, bindings=bindings))
 
     rows = out / "eval" / "rows"
     base_fmt = cat.check_format(prof.base_eval_format)
@@ -270,7 +286,8 @@ def plan_ablation(cluster: str, run: RunConfig, shots: int, out: Path,
             f"eval_{name}", f"eval base model, {base_fmt} prompts, {shot_count}-shot",
             lambda results, label, f=row_file, s=shot_count, n=name: evaluate_row(
                 f, base, cluster, base_fmt, s, out / "eval" / n, run),
-            done=row_file, row=Row(name, None, base_fmt, shot_count), checkpoint=base))
+            done=row_file, row=Row(name, None, base_fmt, shot_count), checkpoint=base,
+            datasets=tuple(cat.eval_datasets(cluster, shot_count))))
     for sd in range(seeds):
         for model_fmt, train_fmt, eval_fmt in TUNED_ROWS:
             if model_fmt not in formats:
@@ -285,7 +302,8 @@ def plan_ablation(cluster: str, run: RunConfig, shots: int, out: Path,
                 n=f"{name}{_seed_suffix(sd)}": evaluate_row(
                     f, str(m), cluster, e, shots, out / "eval" / n, run),
                 done=row_file, row=Row(train_fmt, train_fmt, eval_fmt, shots),
-                checkpoint=str(models[model_fmt, sd])))
+                checkpoint=str(models[model_fmt, sd]),
+                datasets=tuple(cat.eval_datasets(cluster, shots))))
     # seen rows: the tuned models (seed 0) and, for the calibration study, the base model
     for fmt in (*formats, "base"):
         checkpoint = base if fmt == "base" else str(models[fmt, 0])
@@ -298,7 +316,8 @@ def plan_ablation(cluster: str, run: RunConfig, shots: int, out: Path,
                 evaluate_row(f, c, cat.datasets[d].cluster, e, 0, out / "eval" / f"seen_{fmt}",
                              run, datasets=[d]),
                 done=row_file, row=Row(f"seen_{fmt}", None if fmt == "base" else fmt,
-                                       eval_fmt, 0, merged=True), checkpoint=checkpoint))
+                                       eval_fmt, 0, merged=True), checkpoint=checkpoint,
+                datasets=(d,)))
 
     def write_report(results, label):
         from flan_repro.ablation import report, significance

@@ -3,6 +3,8 @@
   flan-repro train --gin_file=gin/train/toy.gin \\
       --gin.MIXTURE=flan_heldout_nli_instruction --gin.MODEL_DIR=runs/nli
   flan-repro train --gin_file=gin/train/toy.gin --dry_run      # shapes and memory only
+  flan-repro train --gin_file=gin/train/paper_flan.gin --gin_file=gin/model/t5_1_1_xxl.gin \\
+      --gin_file=gin/mesh/tpu_v4_64.gin --dry_run --device_kind tpu_v4   # does it fit?
 
 Re-running the same command resumes from MODEL_DIR's latest checkpoint.
 """
@@ -16,7 +18,15 @@ from flan_repro.gin_config import gin_bindings, parse_gin
 def add_arguments(p):
     p.add_argument("--gin_file", action="append", default=[], help="gin file(s), in order")
     p.add_argument("--dry_run", action="store_true",
-                   help="build the model abstractly; print parameter count and memory per device")
+                   help="build the model and the mesh abstractly (no devices needed); print "
+                        "the parameter count and the memory per device")
+    p.add_argument("--device_memory", default=None,
+                   help="with --dry_run: the memory of one device (e.g. 32GiB, 16GB); says "
+                        "whether a training step fits")
+    from flan_repro.train.dry_run import DEVICE_MEMORY    # a table; imports no jax
+    p.add_argument("--device_kind", default=None,
+                   help=f"with --dry_run: a device whose memory is known "
+                        f"({', '.join(DEVICE_MEMORY)})")
     p.add_argument("--data_dir", default=None, help="toy | jsonl:DIR | TFDS data dir")
     p.add_argument("--coordinator", default=None,
                    help="host:port of process 0 for a multi-process run on CPU/GPU "
@@ -29,6 +39,12 @@ def add_arguments(p):
 
 def run(args, unknown=()) -> int:
     import gin
+    if args.device_memory is not None or args.device_kind is not None:
+        if not args.dry_run:
+            raise ValueError("--device_memory and --device_kind compare a dry run's memory "
+                             "with a device: add --dry_run")
+        from flan_repro.train.dry_run import device_capacity
+        device_capacity(args.device_memory, args.device_kind)    # a bad size fails first
     if args.coordinator or args.distributed:
         import jax
         if args.coordinator:
@@ -45,7 +61,7 @@ def run(args, unknown=()) -> int:
     from flan_repro.train import trainer
     if args.dry_run:
         from flan_repro.train.dry_run import dry_run
-        print(dry_run())
+        print(dry_run(device_memory=args.device_memory, device_kind=args.device_kind))
         return 0
     try:
         result = trainer.train()

@@ -137,6 +137,7 @@ def train(model_dir: str = gin.REQUIRED, mixture: str = gin.REQUIRED,
             raise ValueError(f"bad gin configuration: train.{name} is required; set {macro} "
                              f"(e.g. --gin.{macro}=...)" if macro.isupper() else
                              f"bad gin configuration: train.{name} is required; include {macro}")
+    mesh = partitioning.make_mesh()   # first: too few devices stops the run before any work
     tune_host_allocator()
     from flan_repro.cache import cache_dir, enable_jax_compilation_cache
     enable_jax_compilation_cache()
@@ -144,7 +145,6 @@ def train(model_dir: str = gin.REQUIRED, mixture: str = gin.REQUIRED,
     model_dir.mkdir(parents=True, exist_ok=True)
     model, dummy_batch = loading.build_model(model_config)
     model_type = loading.model_type(model_config)
-    mesh = partitioning.make_mesh()
     optimizer, lr_schedule = optim.make_optimizer(run_steps=train_steps)
 
     # ------------------------------------------------------------------ state
@@ -166,8 +166,8 @@ def train(model_dir: str = gin.REQUIRED, mixture: str = gin.REQUIRED,
     abstract_state = jax.eval_shape(init_state, abstract_params)
     state_shard = jax.tree.map(lambda _: partitioning.replicated(mesh), abstract_state)
     state_shard["params"] = param_shard
-    opt_shard = jax.tree.map(lambda _: partitioning.replicated(mesh), abstract_state["opt_state"])
-    state_shard["opt_state"] = opt_shard
+    state_shard["opt_state"] = partitioning.optimizer_state_shardings(
+        abstract_state["opt_state"], abstract_params, param_shard)
     abstract_sharded = jax.tree.map(
         lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), abstract_state, state_shard)
 

@@ -26,7 +26,9 @@ def test_profiles_are_the_user_facing_files_only():
                                      "tests/gin/control_ci.gin",
                                      str(ROOT / "tests" / "gin" / "ci.gin")])
 def test_every_profile_loads_and_its_trainer_gin_parses(profile):
-    run = RunConfig.load(profile, data_dir="jsonl:/data")
+    # the paper profile's checkpoint is REQUIRED (tests/ablation/test_dry_run.py)
+    given = ["BASE_CHECKPOINT = 'hf:/ckpt'"] if profile == "paper_t5_xl" else []
+    run = RunConfig.load(profile, data_dir="jsonl:/data", bindings=given)
     assert run.registry.data_dir == "jsonl:/data"
     assert run.registry == RegistryConfig(**{**dict(run.profile.registry),
                                              "data_dir": "jsonl:/data"})
