@@ -6,8 +6,6 @@ Tolerance: 10% of XLA's temporaries per device. Those also hold transient buffer
 estimate leaves out (gradients while their updates are applied, the per-head position
 bias); with inputs of 512 tokens the activations are >90% of them.
 """
-import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -16,11 +14,7 @@ import trainlib  # noqa: E402
 
 
 def test_activation_estimate_matches_xla_per_device():
-    p = subprocess.run([sys.executable, str(Path(__file__).parent / "memory_check.py")],
-                       cwd=trainlib.ROOT, env=trainlib.env(devices=8), capture_output=True,
-                       text=True, timeout=900)
-    assert p.returncode == 0, p.stderr[-3000:]
-    out = json.loads(p.stdout.split("RESULT ", 1)[1])
+    out = trainlib.run_device_script("memory_check.py")
     assert out.pop("devices") == 8
     assert len(out) == 5
     for name, m in out.items():

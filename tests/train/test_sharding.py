@@ -4,8 +4,6 @@ Tolerance: the loss within 1e-5 and every parameter within 1e-5 absolute after 6
 Adafactor steps. They are not bitwise equal because a sharded matmul or reduction
 sums in a different order (float32 is not associative).
 """
-import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,11 +12,7 @@ import trainlib  # noqa: E402
 
 
 def test_eight_device_meshes_match_one_device():
-    p = subprocess.run([sys.executable, str(Path(__file__).parent / "sharding_check.py")],
-                       cwd=trainlib.ROOT, env=trainlib.env(devices=8), capture_output=True,
-                       text=True, timeout=900)
-    assert p.returncode == 0, p.stderr[-3000:]
-    out = json.loads(p.stdout.split("RESULT ", 1)[1])
+    out = trainlib.run_device_script("sharding_check.py")
     assert out["devices"] == 8
     for mesh in ("8x1", "8x2", "8x4"):
         assert out[mesh]["loss_diff"] < 1e-5, (mesh, out[mesh])

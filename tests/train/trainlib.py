@@ -1,4 +1,5 @@
 """Helpers for trainer tests: a micro model on a micro toy mixture, run as `flan-repro train`."""
+import json
 import os
 import subprocess
 import sys
@@ -29,6 +30,15 @@ def env(devices: int | None = None):
     if devices:
         e["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
     return e
+
+
+def run_device_script(name: str, devices: int = 8) -> dict:
+    """Runs tests/train/<name> in a process that sees `devices` host devices; returns the
+    JSON it prints after "RESULT " (a fresh process: XLA fixes the count at start-up)."""
+    p = subprocess.run([sys.executable, str(Path(__file__).parent / name)], cwd=ROOT,
+                       env=env(devices=devices), capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stderr[-3000:]
+    return json.loads(p.stdout.split("RESULT ", 1)[1])
 
 
 def run_train(model_dir, steps, *extra, check=True):
