@@ -2,10 +2,12 @@
 
 The toy vocabulary is trained by the project itself on toy text plus every template's
 wording, so instruction words are real pieces rather than <unk>; it is built once,
-on first use (not at import or registration), and cached under a content hash.
+on first use (not at import or registration), and cached under a digest of its training
+text and the SentencePiece release (`_toy_vocab_key`).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -60,12 +62,23 @@ def build_toy_vocab(path: Path, vocab_size: int = TOY_VOCAB_SIZE) -> Path:
     return path
 
 
+@functools.lru_cache(maxsize=4)
+def _toy_vocab_key(tasks: str) -> str:
+    """A digest of everything the toy vocabulary is built from: the text it is trained on
+    (toy data, templates, catalogue names, every converter's output, so a new converter
+    field is a new vocabulary) and the SentencePiece release that trains it (another
+    release may cut other pieces from the same text). `tasks` is the catalogue folder."""
+    import sentencepiece
+    h = hashlib.sha256(f"v{TOY_VOCAB_VERSION}:{TOY_VOCAB_SIZE}:"
+                       f"sentencepiece {sentencepiece.__version__}".encode())
+    for line in _toy_training_text():
+        h.update(line.encode() + b"\0")
+    return h.hexdigest()[:12]
+
+
 def toy_vocab_path() -> Path:
     from flan_repro.catalogue import tasks_dir
-    h = hashlib.sha256(f"v{TOY_VOCAB_VERSION}:{TOY_VOCAB_SIZE}".encode())
-    for f in sorted((tasks_dir() / "templates").glob("*.yaml")):
-        h.update(f.read_bytes())
-    return cache_dir() / "vocab" / f"toy-{h.hexdigest()[:12]}.model"
+    return cache_dir() / "vocab" / f"toy-{_toy_vocab_key(str(tasks_dir()))}.model"
 
 
 class LazySentencePieceVocabulary(seqio.SentencePieceVocabulary):
