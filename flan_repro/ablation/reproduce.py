@@ -183,21 +183,29 @@ def figure9(run: RunConfig, out: Path) -> str:
     sums = {name: run_ablation(c, run, shots, out / name, ABLATION_FORMATS["9"])
             for name, (c, shots) in ablation_runs("9", run).items()}
     lines = [f"The FLAN row (instruction-tuned, instruction prompts) tuned and evaluated "
-             f"zero-shot vs with {k} exemplars from train in tuning and evaluation; after "
-             f"the cluster average, the std over templates averaged over the cluster's "
-             f"datasets (the paper's Fig. 9: exemplars shrink it).", "",
+             f"zero-shot vs with {k} exemplars from train in tuning and evaluation: the "
+             f"cluster average with its 95% interval (bootstrap over test examples; n per "
+             f"dataset and template in brackets after it), then the std over templates "
+             f"averaged over the cluster's datasets (the paper's Fig. 9: exemplars shrink "
+             f"it).", "",
              f"| held-out cluster | zero-shot FLAN | few-shot FLAN ({k}-shot) |", "|---|---|---|"]
     for c in held_out_clusters("9"):
-        cells = []
-        for shots in (0, k):
-            r = next(r for r in sums[f"{c}_{shots}shot"]["rows"]
-                     if (r["variant"], r["eval_format"]) == ("instruction", "instruction"))
-            spread = statistics.fmean(d["std_over_templates"] for d in r["datasets"].values())
-            left_out = f" (without {', '.join(r['zero_shot_only'])})" \
-                if r.get("zero_shot_only") else ""
-            cells.append(f"{r['cluster_average']:.1f} ± {spread:.1f}{left_out}")
+        cells = [figure9_cell(next(
+            r for r in sums[f"{c}_{shots}shot"]["rows"]
+            if (r["variant"], r["eval_format"]) == ("instruction", "instruction")))
+            for shots in (0, k)]
         lines.append(f"| {c} | " + " | ".join(cells) + " |")
     return _write(out, "figure9", lines)
+
+
+def figure9_cell(r: dict) -> str:
+    """One report row as Fig. 9's cell: average [95% interval] (n), template std."""
+    lo, hi = r["cluster_average_ci95"]
+    ns = sorted({d["n"] for d in r["datasets"].values()})
+    n = str(ns[0]) if len(ns) == 1 else f"{ns[0]}-{ns[-1]}"
+    spread = statistics.fmean(d["std_over_templates"] for d in r["datasets"].values())
+    left_out = f" (without {', '.join(r['zero_shot_only'])})" if r.get("zero_shot_only") else ""
+    return f"{r['cluster_average']:.1f} [{lo:.1f}, {hi:.1f}] (n {n}); std {spread:.1f}{left_out}"
 
 
 def _write(out: Path, name: str, lines: list[str]) -> str:

@@ -113,3 +113,12 @@ def test_figure10_plan_tunes_one_flan_model_per_held_out_cluster(cache, capsys, 
     assert len(prompts) % 4 == 0 and prompts
     rte = [s["checkpoint"] for s in prompts if " on rte," in s["label"]]
     assert str(out / "models" / "heldout_nli") in rte and len(rte) == 4
+
+
+def test_figure9_cells_carry_the_interval_n_and_the_template_spread():
+    from flan_repro.ablation.reproduce import figure9_cell
+    row = {"cluster_average": 36.25, "cluster_average_ci95": [33.0, 39.5],
+           "datasets": {"rte": {"n": 200, "std_over_templates": 1.0},
+                        "cb": {"n": 56, "std_over_templates": 3.0}},
+           "zero_shot_only": ["wsc273"]}
+    assert figure9_cell(row) == "36.2 [33.0, 39.5] (n 56-200); std 2.0 (without wsc273)"
