@@ -2,6 +2,7 @@
 scratch folder with the project's Makefile, so nothing is installed), how a switch
 removes the previous plugin, and the install check that pins the extra to jax's version."""
 import importlib.metadata as md
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,8 +20,11 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU 
 
 
 def make_n(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    """`make -n` as a user would type it: not as a sub-make of `make test`, whose
+    MAKEFLAGS / MAKELEVEL would add "Entering directory" lines and its own options."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
     return subprocess.run(["make", "-n", "-f", str(ROOT / "Makefile"), *args], cwd=folder,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, env=env)
 
 
 def machine(folder: Path) -> Path:
