@@ -31,6 +31,16 @@ def library_noise():
                          if any(m in line for m in LIBRARY_NOISE_MARKERS)]
 
 
+@pytest.fixture
+def registry_settings():
+    """`configure` for one test: the process-wide registry settings it installs are
+    replaced by the ones before the test when it ends."""
+    from flan_repro.registry.config import configure, current, set_current
+    saved = current()
+    yield configure
+    set_current(saved)
+
+
 @pytest.fixture(autouse=True, scope="module")
 def default_registry():
     """Every test file starts from the default registry settings, whatever an earlier file

@@ -28,11 +28,8 @@ def add_arguments(p):
     p.add_argument("--dry_run", action="store_true",
                    help="print the plan (stages, mixtures, evaluations, mesh, memory per "
                         "device) and run nothing; no data or weights are read")
-    p.add_argument("--device_memory", default=None,
-                   help="with --dry_run: the device memory the stages must fit, e.g. 32GiB")
-    p.add_argument("--device_kind", default=None,
-                   help="with --dry_run: a device whose memory the stages must fit "
-                        "(tpu_v4, tpu_v5e, a100_80gb, ...)")
+    from flan_repro.train.dry_run import add_device_arguments    # imports no jax
+    add_device_arguments(p)
     p.add_argument("--distributed", action="store_true",
                    help="call jax.distributed.initialize() first (every worker of a TPU pod "
                         "slice runs the same command)")
@@ -41,6 +38,8 @@ def add_arguments(p):
 def run(args, unknown=()) -> int:
     from pathlib import Path
     from flan_repro.ablation.profile import RunConfig, profile_bindings
+    from flan_repro.train.dry_run import check_device_arguments
+    check_device_arguments(args)
     run_config = RunConfig.load(args.profile, args.data_dir, profile_bindings(unknown))
     if args.dry_run:
         from flan_repro.ablation import dry_run
@@ -48,9 +47,6 @@ def run(args, unknown=()) -> int:
         print(dry_run.plan_text(args.cluster, run_config, args.shots, out, args.seeds,
                                 args.device_memory, args.device_kind))
         return 0
-    if args.device_memory or args.device_kind:
-        raise ValueError("--device_memory and --device_kind size the --dry_run's memory "
-                         "table: add --dry_run")
     if args.distributed:
         import jax
         jax.distributed.initialize()

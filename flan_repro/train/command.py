@@ -20,13 +20,8 @@ def add_arguments(p):
     p.add_argument("--dry_run", action="store_true",
                    help="build the model and the mesh abstractly (no devices needed); print "
                         "the parameter count and the memory per device")
-    p.add_argument("--device_memory", default=None,
-                   help="with --dry_run: the memory of one device (e.g. 32GiB, 16GB); says "
-                        "whether a training step fits")
-    from flan_repro.train.dry_run import DEVICE_MEMORY    # a table; imports no jax
-    p.add_argument("--device_kind", default=None,
-                   help=f"with --dry_run: a device whose memory is known "
-                        f"({', '.join(DEVICE_MEMORY)})")
+    from flan_repro.train.dry_run import add_device_arguments    # imports no jax
+    add_device_arguments(p)
     p.add_argument("--data_dir", default=None, help="toy | jsonl:DIR | TFDS data dir")
     p.add_argument("--coordinator", default=None,
                    help="host:port of process 0 for a multi-process run on CPU/GPU "
@@ -39,12 +34,8 @@ def add_arguments(p):
 
 def run(args, unknown=()) -> int:
     import gin
-    if args.device_memory is not None or args.device_kind is not None:
-        if not args.dry_run:
-            raise ValueError("--device_memory and --device_kind compare a dry run's memory "
-                             "with a device: add --dry_run")
-        from flan_repro.train.dry_run import device_capacity
-        device_capacity(args.device_memory, args.device_kind)    # a bad size fails first
+    from flan_repro.train.dry_run import check_device_arguments
+    check_device_arguments(args)
     if args.coordinator or args.distributed:
         import jax
         if args.coordinator:

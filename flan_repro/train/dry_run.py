@@ -45,6 +45,26 @@ def parse_size(text: str) -> int:
     return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
 
 
+def add_device_arguments(p) -> None:
+    """The flags a dry run compares its memory with (train and ablation)."""
+    p.add_argument("--device_memory", default=None,
+                   help="with --dry_run: the memory of one device (e.g. 32GiB, 16GB); says "
+                        "whether a training step fits")
+    p.add_argument("--device_kind", default=None,
+                   help=f"with --dry_run: a device whose memory is known "
+                        f"({', '.join(DEVICE_MEMORY)})")
+
+
+def check_device_arguments(args) -> None:
+    """A device size needs --dry_run, and a bad one fails before any work."""
+    if args.device_memory is None and args.device_kind is None:
+        return
+    if not args.dry_run:
+        raise ValueError("--device_memory and --device_kind compare a dry run's memory "
+                         "with a device: add --dry_run")
+    device_capacity(args.device_memory, args.device_kind)
+
+
 def device_capacity(device_memory: str | None = None,
                     device_kind: str | None = None) -> tuple[str, int] | None:
     """(what the capacity is of, bytes) from a size or a named device kind, or None."""

@@ -55,12 +55,8 @@ def tiny_decoder_only():
 
 
 @pytest.fixture
-def toy_registry():
-    from flan_repro.registry import configure, current
-    saved = current()
-    cfg = configure(data_dir="toy", toy_train_size=40, toy_eval_size=12)
-    yield cfg
-    configure(**{f: getattr(saved, f) for f in saved.__dataclass_fields__})
+def toy_registry(registry_settings):
+    return registry_settings(data_dir="toy", toy_train_size=40, toy_eval_size=12)
 
 
 def _write_model_dir(path, config, params, cls_name):

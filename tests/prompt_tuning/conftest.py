@@ -35,9 +35,5 @@ def tiny_decoder_only():
 
 
 @pytest.fixture
-def toy_registry():
-    from flan_repro.registry import configure, current
-    saved = current()
-    cfg = configure(data_dir="toy", toy_train_size=200, toy_eval_size=40)
-    yield cfg
-    configure(**{f: getattr(saved, f) for f in saved.__dataclass_fields__})
+def toy_registry(registry_settings):
+    return registry_settings(data_dir="toy", toy_train_size=200, toy_eval_size=40)

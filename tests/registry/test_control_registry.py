@@ -7,7 +7,7 @@ import pytest
 import seqio
 
 from flan_repro.catalogue import EVAL_FORMATS, UnknownNameError
-from flan_repro.registry import RegistryConfig, configure, current
+from flan_repro.registry import RegistryConfig, configure
 from flan_repro.registry import examples as ex_lib
 from flan_repro.registry import mixtures, tasks
 from flan_repro.train import input_pipeline
@@ -16,11 +16,8 @@ SMALL = dict(data_dir="toy", toy_train_size=40, toy_eval_size=12)
 
 
 @pytest.fixture
-def control_registry():
-    saved = current()
-    configure(**SMALL, suite="control")
-    yield current()
-    configure(**{f: getattr(saved, f) for f in saved.__dataclass_fields__})
+def control_registry(registry_settings):
+    return registry_settings(**SMALL, suite="control")
 
 
 def test_every_control_dataset_renders_in_every_format(control_registry):
